@@ -1,0 +1,1 @@
+"""One search engine for the CLI, the bot, campaigns and subscriptions (SQLite FTS5)."""

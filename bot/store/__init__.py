@@ -1,0 +1,1 @@
+"""Persistence: schema and migrations (`db`), articles (`articles`), sources and health (`sources`)."""

@@ -1,0 +1,196 @@
+"""Open the SQLite database (WAL) and bring its schema up to date.
+
+Migrations are numbered SQL scripts applied in order; `PRAGMA user_version`
+records the last one applied, so each runs exactly once per database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+# Times: *_ts columns are Unix seconds (UTC) for ranges and sorting; *_at columns are
+# ISO 8601 UTC strings for people and exports.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: archive, sources with health, story clusters, and the roadmap's tables
+    """
+    CREATE TABLE sources (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '[]',
+        origin TEXT NOT NULL DEFAULT 'config',
+        interval_s REAL,
+        active INTEGER NOT NULL DEFAULT 1,
+        paused INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        config_url TEXT NOT NULL,
+        url TEXT NOT NULL,
+        title TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        interval_s REAL,
+        next_check_ts REAL NOT NULL DEFAULT 0,
+        last_check_at TEXT,
+        last_success_at TEXT,
+        last_error TEXT,
+        last_error_at TEXT,
+        failing_since TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        last_new_article_at TEXT,
+        active INTEGER NOT NULL DEFAULT 1,
+        deactivated_reason TEXT,
+        UNIQUE (source_id, config_url)
+    );
+    CREATE INDEX feeds_due ON feeds (active, next_check_ts);
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY,
+        title_key TEXT NOT NULL,
+        text_key TEXT,
+        first_ts INTEGER NOT NULL,
+        articles INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX stories_title ON stories (title_key, first_ts);
+    CREATE INDEX stories_text ON stories (text_key) WHERE text_key IS NOT NULL;
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        source_id TEXT NOT NULL REFERENCES sources(id),
+        feed_id INTEGER,
+        url TEXT NOT NULL,
+        url_key TEXT NOT NULL UNIQUE,
+        guid TEXT NOT NULL,
+        title TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT '',
+        image_url TEXT,
+        author TEXT NOT NULL DEFAULT '',
+        published_at TEXT NOT NULL,
+        published_ts INTEGER NOT NULL,
+        fetched_ts INTEGER NOT NULL,
+        story_id INTEGER REFERENCES stories(id),
+        UNIQUE (source_id, guid)
+    );
+    CREATE INDEX articles_published ON articles (published_ts);
+    CREATE INDEX articles_fetched ON articles (fetched_ts);
+    CREATE INDEX articles_source ON articles (source_id, published_ts);
+    CREATE INDEX articles_story ON articles (story_id);
+    -- rowid = articles.id. Exact columns hold NFC text with canonical tone placement,
+    -- *_fold columns the same text with every mark and đ folded (see bot.textnorm).
+    CREATE VIRTUAL TABLE articles_fts USING fts5 (
+        title, body, title_fold, body_fold,
+        tokenize = 'unicode61 remove_diacritics 0'
+    );
+    CREATE TABLE campaign_articles (
+        campaign_id TEXT NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        PRIMARY KEY (campaign_id, article_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX campaign_articles_article ON campaign_articles (article_id);
+    CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        thread_id INTEGER,
+        query TEXT NOT NULL,
+        created_by INTEGER,
+        created_at TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        thread_id INTEGER,
+        kind TEXT NOT NULL,
+        article_id INTEGER,
+        subscription_id INTEGER,
+        payload TEXT,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ts REAL NOT NULL DEFAULT 0,
+        sent_at TEXT,
+        last_error TEXT,
+        UNIQUE (subscription_id, article_id)
+    );
+    CREATE INDEX outbox_pending ON outbox (status, next_attempt_ts);
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        status TEXT NOT NULL,
+        name TEXT,
+        username TEXT,
+        requested_at TEXT,
+        decided_by INTEGER,
+        decided_at TEXT
+    );
+    CREATE TABLE user_prefs (
+        user_id INTEGER PRIMARY KEY,
+        language TEXT
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor_id INTEGER,
+        action TEXT NOT NULL,
+        target TEXT,
+        detail TEXT
+    );
+    """,
+)
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves, so one article batch plus
+    # its FTS rows, story links, tags and outbox rows is one transaction.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    return conn
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply pending migrations; return the schema version."""
+    conn = db.conn
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (executescript would commit implicitly)."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
+
+
+def open_db(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at `path` and migrate it."""
+    path = str(path)
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(_connect(path))
+    migrate(db)
+    return db

@@ -1,0 +1,84 @@
+"""Vietnamese text forms used for storage, indexing and queries.
+
+Three forms, each a pure function of the text:
+- `nfc`: what we store and show (feeds serve NFD and stray entities).
+- `canonical_tones`: NFC with the tone mark of the syllable-final clusters
+  oa / oe / uy on the first vowel (`hoà`→`hòa`, `thuỷ`→`thủy`, `khoẻ`→`khỏe`),
+  because outlets use both placements for the same word.
+- `fold_vietnamese`: every Latin letter with marks reduced to its base letter,
+  `đ`→`d` included (it has no Unicode decomposition, so NFD-and-strip misses it).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+
+
+def nfc(text: str) -> str:
+    """Return `text` in Unicode NFC (a no-op for text that already is)."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
+def _build_fold_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = {}
+    for start, stop in ((0x00C0, 0x0250), (0x1E00, 0x1F00)):
+        for cp in range(start, stop):
+            base = "".join(c for c in unicodedata.normalize("NFD", chr(cp)) if not unicodedata.combining(c))
+            if len(base) == 1 and base.isascii() and base.isalpha() and base != chr(cp):
+                table[cp] = base
+    table[0x0110] = "D"
+    table[0x0111] = "d"
+    for cp in range(0x0300, 0x0370):  # stray combining marks (NFD input)
+        table[cp] = None
+    return table
+
+
+_FOLD_TABLE = _build_fold_table()
+
+
+def fold_vietnamese(text: str) -> str:
+    """Strip every diacritic, `đ`/`Đ` included: `Đền Hùng` → `Den Hung`."""
+    if text.isascii():
+        return text
+    return text.translate(_FOLD_TABLE)
+
+
+def has_diacritics(text: str) -> bool:
+    """True when folding would change `text` (the user typed accents or `đ`)."""
+    return fold_vietnamese(text) != text
+
+
+# A syllable-final o+a / o+e / u+y whose tone sits on the second vowel; `qu`+y is a
+# consonant cluster + vowel (quý), not a moving-tone cluster, hence the look-behind.
+_MOVABLE = re.compile(
+    r"(?<![qQ])([oO])([àáảãạèéẻẽẹÀÁẢÃẠÈÉẺẼẸ])(?![^\W\d_])"
+    r"|(?<![qQ])([uU])([ỳýỷỹỵỲÝỶỸỴ])(?![^\W\d_])"
+)
+
+
+def _move_tone(match: re.Match[str]) -> str:
+    first = match.group(1) or match.group(3)
+    second = match.group(2) or match.group(4)
+    parts = unicodedata.normalize("NFD", second)
+    tone = "".join(c for c in parts if c in _TONE_MARKS)
+    bare = "".join(c for c in parts if c not in _TONE_MARKS)
+    return unicodedata.normalize("NFC", first + tone) + unicodedata.normalize("NFC", bare)
+
+
+def canonical_tones(text: str) -> str:
+    """NFC text with oa/oe/uy tone marks on the first vowel (`hoà` → `hòa`)."""
+    text = nfc(text)
+    if text.isascii():
+        return text
+    return _MOVABLE.sub(_move_tone, text)
+
+
+def index_forms(text: str) -> tuple[str, str]:
+    """Return (exact, folded) forms of `text` for the two FTS column sets."""
+    exact = canonical_tones(text)
+    return exact, fold_vietnamese(exact)
