@@ -1,0 +1,176 @@
+"""The one place that knows the order of the pipeline: fetch → parse+normalize → store → health.
+
+A failing feed is recorded on its own row and never harms the others. All database
+writes go through one writer thread (SQLite allows one writer; keeping it off the event
+loop keeps the bot responsive while a large batch is indexed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from bot import scheduler
+from bot.config import Config
+from bot.errors import FetchError, ParseError
+from bot.fetch import Fetcher
+from bot.models import Article
+from bot.parse import Parser
+from bot.store import sources as source_store
+from bot.store.articles import AfterInsertHook, store_articles
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Progress = Callable[[int, int, "FeedOutcome"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    feed_id: int
+    source_id: str
+    url: str
+    status: str  # new | unchanged | not_modified | failed
+    new_articles: int = 0
+    seen_articles: int = 0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class PollReport:
+    outcomes: list[FeedOutcome] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def new_articles(self) -> int:
+        return sum(o.new_articles for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[FeedOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+class Writer:
+    """Runs every write on one dedicated thread and connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
+
+    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: func(self.conn, *args, **kwargs))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+class Poller:
+    """Polls feeds and stores what is new."""
+
+    def __init__(
+        self, config: Config, writer: Writer, fetcher: Fetcher, parser: Parser, *,
+        hooks: Sequence[AfterInsertHook] = (), clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.writer = writer
+        self.fetcher = fetcher
+        self.parser = parser
+        self.hooks = tuple(hooks)
+        self.clock = clock
+
+    async def poll(self, *, only_due: bool = True, progress: Progress | None = None) -> PollReport:
+        """Poll due feeds (or every active feed) concurrently; the fetcher bounds concurrency."""
+        started = time.monotonic()
+        now_ts = self.clock() if only_due else None
+        feeds = await self.writer.run(source_store.due_feeds, now_ts)
+        report = PollReport()
+        tasks = [asyncio.create_task(self._poll_feed(feed)) for feed in feeds]
+        for done, future in enumerate(asyncio.as_completed(tasks), start=1):
+            outcome = await future
+            report.outcomes.append(outcome)
+            if progress:
+                progress(done, len(tasks), outcome)
+        report.elapsed = time.monotonic() - started
+        return report
+
+    async def run(self, stop: asyncio.Event, *, on_report: Callable[[PollReport], None] | None = None) -> None:
+        """Poll due feeds until `stop` is set, sleeping until the next feed is due."""
+        while not stop.is_set():
+            report = await self.poll(only_due=True)
+            if on_report and report.outcomes:
+                on_report(report)
+            next_ts = await self.writer.run(lambda conn: source_store.next_due_ts(conn))
+            delay = 60.0 if next_ts is None else max(0.5, min(next_ts - self.clock(), 60.0))
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    async def _poll_feed(self, feed: source_store.FeedRow) -> FeedOutcome:
+        try:
+            return await self._poll_feed_unguarded(feed)
+        except (FetchError, ParseError) as err:
+            return await self._failed(feed, str(err), getattr(err, "retry_after", None))
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # a bug must not stop the other feeds; keep it visible
+            log.exception("internal error while polling %s", feed.url)
+            return await self._failed(feed, f"internal error: {type(err).__name__}", None)
+
+    async def _poll_feed_unguarded(self, feed: source_store.FeedRow) -> FeedOutcome:
+        result = await self.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        if result.status == 304:
+            return await self._succeeded(feed, now, "not_modified", result, None, [])
+        body_hash = hashlib.blake2b(result.body, digest_size=16).hexdigest()
+        if body_hash == feed.body_hash:  # same bytes: skip the CPU-heavy parse
+            return await self._succeeded(feed, now, "unchanged", result, body_hash, [])
+        articles = await self.parser.parse_articles(
+            result.body, feed_url=result.url, source_id=feed.source_id, fetched_at=now,
+            tz_name=self.config.organization.timezone,
+        )
+        return await self._succeeded(feed, now, "new", result, body_hash, articles)
+
+    async def _succeeded(
+        self, feed: source_store.FeedRow, now: datetime, status: str, result: Any,
+        body_hash: str | None, articles: list[Article],
+    ) -> FeedOutcome:
+        stored = await self.writer.run(store_articles, [(articles, feed.id)], self.hooks) if articles else None
+        new = len(stored.new_ids) if stored else 0
+        if articles:
+            gap = scheduler.publish_gap([a.published_at for a in articles], now)
+            interval = scheduler.success_interval(self.config.polling, feed.source_interval_s, gap)
+        else:  # nothing to learn from: slow down gently towards the upper bound
+            upper = feed.source_interval_s or self.config.polling.max_interval
+            previous = feed.interval_s or feed.source_interval_s or self.config.polling.interval
+            interval = min(upper, previous * 1.2)
+        await self.writer.run(
+            source_store.record_success, feed.id, now=now,
+            next_check_ts=now.timestamp() + scheduler.jittered(interval), interval_s=interval,
+            new_articles=new, etag=result.etag, last_modified=result.last_modified, body_hash=body_hash,
+            url=result.permanent_url,
+        )
+        if status == "new" and not new:
+            status = "unchanged"  # parsed, but every article was already stored
+        return FeedOutcome(feed.id, feed.source_id, feed.url, status, new, len(articles))
+
+    async def _failed(self, feed: source_store.FeedRow, error: str, retry_after: float | None) -> FeedOutcome:
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        failures = feed.consecutive_failures + 1
+        delay = scheduler.failure_interval(self.config.polling, feed.source_interval_s, failures, retry_after)
+        deactivate = failures >= self.config.polling.max_failures
+        await self.writer.run(
+            source_store.record_failure, feed.id, now=now, error=error,
+            next_check_ts=now.timestamp() + delay, deactivate=deactivate,
+        )
+        if deactivate:
+            log.warning("feed %s deactivated after %d failures: %s", feed.url, failures, error)
+        return FeedOutcome(feed.id, feed.source_id, feed.url, "failed", error=error)

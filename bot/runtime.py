@@ -1,0 +1,118 @@
+"""Owns the long-lived resources: database connections, HTTP client, parser pool, poller.
+
+Created once at start (`Runtime.start`), closed once at shutdown (`aclose`); the CLI and
+the Telegram application both use it, so `mediabot poll` and `mediabot run` share one path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from bot.config import Config
+from bot.fetch import Fetcher
+from bot.match import campaign_tagger
+from bot.parse import Parser
+from bot.poller import Poller, Writer
+from bot.search.engine import SearchEngine
+from bot.store.db import _connect, open_db
+from bot.store.sources import sync_sources
+
+T = TypeVar("T")
+
+
+class Runtime:
+    """The process's resources; one per `mediabot` process."""
+
+    def __init__(self, config: Config, db_path: str | Path, *, parser_workers: int | None = None) -> None:
+        self.config = config
+        self.db_path = str(db_path)
+        self._parser_workers = parser_workers
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self.writer: Writer | None = None
+        self.fetcher: Fetcher | None = None
+        self.parser: Parser | None = None
+        self.poller: Poller | None = None
+
+    async def start(self) -> None:
+        """Open the database (migrating it), sync sources from the config, start the pipeline."""
+        db = open_db(self.db_path)
+        self.writer = Writer(db.conn)
+        await self.writer.run(sync_sources, self.config)
+        self.fetcher = Fetcher(self.config.polling)
+        self.parser = Parser(self._parser_workers)
+        self.poller = self._make_poller()
+
+    def _make_poller(self) -> Poller:
+        assert self.writer and self.fetcher and self.parser
+        hooks = [campaign_tagger(self.config.campaigns, self.config.organization.tz)]
+        return Poller(self.config, self.writer, self.fetcher, self.parser, hooks=hooks)
+
+    async def reload(self, config: Config) -> None:
+        """Adopt a new configuration: sync sources, rebuild the campaign matcher, new fetch limits."""
+        assert self.writer and self.poller and self.fetcher
+        previous = self.config
+        self.config = config
+        await self.writer.run(sync_sources, config)
+        if config.polling != previous.polling:
+            old = self.fetcher
+            self.fetcher = Fetcher(config.polling)
+            # Fetches in flight still hold the old client: close it once they are surely over.
+            asyncio.get_running_loop().call_later(
+                previous.polling.timeout + 5, lambda: asyncio.ensure_future(old.aclose())
+            )
+        # The running poll loop reads these attributes on its next cycle.
+        self.poller.config = config
+        self.poller.fetcher = self.fetcher
+        self.poller.hooks = (campaign_tagger(config.campaigns, config.organization.tz),)
+
+    def reader(self) -> sqlite3.Connection:
+        """A read connection for the calling thread (SQLite connections are not shared across threads)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.db_path)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def engine(self) -> SearchEngine:
+        """A search engine on this thread's read connection."""
+        engine = getattr(self._local, "engine", None)
+        if engine is None or engine.tz != self.config.organization.tz:
+            engine = SearchEngine(self.reader(), self.config.organization.tz)
+            self._local.engine = engine
+        return engine
+
+    async def read(self, func: Callable[[Runtime], T]) -> T:
+        """Run a read-only function off the event loop (SQLite releases the GIL while it works)."""
+        return await asyncio.to_thread(func, self)
+
+    async def write(self, func: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """Run `func(conn, *args)` on the single writer thread."""
+        assert self.writer
+        return await self.writer.run(func, *args, **kwargs)
+
+    async def aclose(self) -> None:
+        """Close everything this runtime opened; safe to call twice."""
+        if self.fetcher:
+            await self.fetcher.aclose()
+            self.fetcher = None
+        if self.parser:
+            self.parser.close()
+            self.parser = None
+        if self.writer:
+            self.writer.close()
+            self.writer.conn.close()
+            self.writer = None
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+

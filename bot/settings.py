@@ -1,0 +1,46 @@
+"""Process settings from the environment, read once at start into a frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.errors import ConfigError
+
+DEFAULT_API_URL = "https://api.telegram.org"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    config_path: str = "feeds.yaml"
+    db_path: str = "data/mediabot.db"
+    token: str | None = None
+    api_url: str = DEFAULT_API_URL
+    webhook_url: str | None = None  # set → webhook mode instead of long polling
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: str | None = None
+    log_level: str = "INFO"
+
+    def __repr__(self) -> str:  # the token must never reach a log line or a traceback
+        return f"Settings(config_path={self.config_path!r}, db_path={self.db_path!r}, api_url={self.api_url!r})"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read MEDIABOT_* and TELEGRAM_* variables."""
+        env = os.environ if env is None else env
+        port = env.get("MEDIABOT_WEBHOOK_PORT", "8443")
+        if not port.isdigit():
+            raise ConfigError(f"MEDIABOT_WEBHOOK_PORT: not a port number: {port!r}")
+        return cls(
+            config_path=env.get("MEDIABOT_CONFIG") or "feeds.yaml",
+            db_path=env.get("MEDIABOT_DB") or "data/mediabot.db",
+            token=(env.get("TELEGRAM_BOT_TOKEN") or "").strip() or None,
+            api_url=(env.get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/"),
+            webhook_url=env.get("MEDIABOT_WEBHOOK_URL") or None,
+            webhook_listen=env.get("MEDIABOT_WEBHOOK_LISTEN") or "0.0.0.0",
+            webhook_port=int(port),
+            webhook_secret=env.get("MEDIABOT_WEBHOOK_SECRET") or None,
+            log_level=(env.get("MEDIABOT_LOG_LEVEL") or "INFO").upper(),
+        )
