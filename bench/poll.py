@@ -1,0 +1,140 @@
+"""Benchmark: poll N local feeds × 50 items (100 ms latency) end to end into SQLite with FTS.
+
+    python bench/poll.py [--quick] [--feeds N] [--items N] [--latency S]
+
+Measures, in one run and side by side: the first poll (everything new), the second poll
+(every feed answers 304), peak memory of the poller and of its parser workers, and a
+sequential `feedparser.parse(url)` loop over a sample of the same feeds (the baseline).
+The feed server runs in its own process so its CPU is not charged to the poller.
+Prints a table, then one JSON object on the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import feedparser  # noqa: E402
+
+from bot.config import config_from_dict  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
+
+
+def start_server(feeds: int, items: int, latency: float) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.feed_server", "--feeds", str(feeds), "--items", str(items),
+         "--latency", str(latency)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None
+    base = proc.stdout.readline().strip()
+    if not base.startswith("http://127.0.0.1"):
+        proc.kill()
+        raise SystemExit(f"feed server did not start: {base!r}")
+    return proc, base
+
+
+def make_config(base: str, feeds: int) -> object:
+    return config_from_dict({
+        "organization": {"name": "Sở TT&TT Phú Thọ"},
+        # Every benchmark feed lives on one host (127.0.0.1); real outlets are on different hosts,
+        # so the per-host limit is raised to the overall one here.
+        "polling": {"allow_private_networks": True, "concurrency": 32, "per_host": 32, "timeout": "60s"},
+        "sources": [{"id": f"s{i:04d}", "name": f"Nguồn {i}", "url": f"{base}/gen/{i}.rss"} for i in range(feeds)],
+        "campaigns": [{"id": "chuyen-doi-so", "name": "Chuyển đổi số", "query": '"chuyển đổi số" OR "chính quyền số"'}],
+    })
+
+
+async def poll_twice(config: object, db_path: Path) -> dict[str, float]:
+    runtime = Runtime(config, db_path)
+    await runtime.start()
+    assert runtime.poller
+    try:
+        first = await runtime.poller.poll(only_due=False)
+        second = await runtime.poller.poll(only_due=False)
+    finally:
+        await runtime.aclose()  # joins the parser workers, so their peak RSS is in RUSAGE_CHILDREN
+    failed = len(first.failed) + len(second.failed)
+    if failed:
+        print(f"warning: {failed} feed polls failed, e.g. {(first.failed or second.failed)[0].error}")
+    statuses = {o.status for o in second.outcomes}
+    return {
+        "first_poll_s": first.elapsed,
+        "first_poll_articles": first.new_articles,
+        "second_poll_s": second.elapsed,
+        "second_poll_new_articles": second.new_articles,
+        "second_poll_all_304": statuses == {"not_modified"},
+        "failed": failed,
+    }
+
+
+def baseline(base: str, sample: int) -> float:
+    """Seconds per feed of the naive approach: feedparser fetching and parsing each URL in turn."""
+    started = time.perf_counter()
+    for i in range(sample):
+        parsed = feedparser.parse(f"{base}/gen/{i}.rss")
+        assert parsed.entries, "baseline fetched an empty feed"
+    return (time.perf_counter() - started) / sample
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="100 feeds (under a minute)")
+    ap.add_argument("--feeds", type=int)
+    ap.add_argument("--items", type=int, default=50)
+    ap.add_argument("--latency", type=float, default=0.1)
+    ap.add_argument("--baseline-sample", type=int)
+    args = ap.parse_args()
+    feeds = args.feeds or (100 if args.quick else 1000)
+    sample = args.baseline_sample or min(feeds, 20 if args.quick else 100)
+
+    server, base = start_server(feeds, args.items, args.latency)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db_path = Path(tmp) / "bench.db"
+            figures = asyncio.run(poll_twice(make_config(base, feeds), db_path))
+            figures["db_mb"] = db_path.stat().st_size / 1e6
+        main_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        worker_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        per_feed = baseline(base, sample)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    feeds_per_s = feeds / figures["first_poll_s"]
+    baseline_feeds_per_s = 1 / per_feed
+    result = {
+        "feeds": feeds, "items": args.items, "latency_s": args.latency,
+        "first_poll_s": round(figures["first_poll_s"], 2),
+        "first_poll_feeds_per_s": round(feeds_per_s, 1),
+        "first_poll_articles_per_s": round(figures["first_poll_articles"] / figures["first_poll_s"], 0),
+        "articles_stored": figures["first_poll_articles"],
+        "baseline_sequential_feeds_per_s": round(baseline_feeds_per_s, 2),
+        "baseline_sample_feeds": sample,
+        "speedup_vs_baseline": round(feeds_per_s / baseline_feeds_per_s, 1),
+        "second_poll_s": round(figures["second_poll_s"], 2),
+        "second_poll_all_304": figures["second_poll_all_304"],
+        "second_poll_new_articles": figures["second_poll_new_articles"],
+        "peak_rss_poller_mb": round(main_peak_mb, 1),
+        "peak_rss_parser_worker_mb": round(worker_peak_mb, 1),
+        "db_mb": round(figures["db_mb"], 1),
+        "failed_polls": figures["failed"],
+    }
+    width = max(map(len, result))
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

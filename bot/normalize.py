@@ -1,0 +1,206 @@
+"""Raw feed entries → clean `Article`s: NFC text, real dates, canonical URLs, dedup keys.
+
+Pure functions of their inputs. Everything a reader or the store compares
+(URLs, titles, story keys) is computed here, once, the same way for every outlet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html as htmllib
+import re
+from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+from bot.dates import parse_date
+from bot.htmltext import collapse_spaces, html_text_and_image
+from bot.models import Article, ParsedFeed, RawEntry
+from bot.textnorm import fold_vietnamese, nfc
+
+# Future-dated items (wrong zone, CMS scheduling) would sit at the top of "newest"
+# forever and break the store's assumption that ids grow with publication time
+# (its rowid-range recency optimisation); a small allowance covers clock skew.
+FUTURE_ALLOWANCE = timedelta(minutes=10)
+
+_TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid",
+        "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "zarsrc", "gidzl",
+    }
+)
+# utm_* everywhere; zalo* are the parameters Zalo (Vietnam's main messenger) appends.
+_TRACKING_PREFIXES = ("utm_", "zalo")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_URL_LAYOUT = re.compile(r"[\t\r\n]")  # WHATWG: tabs and newlines inside a URL are dropped
+
+_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]*>", re.DOTALL)
+_BLOCK_TAG = re.compile(r"</?\s*(?:br|p|div|li|h[1-6]|tr|td)\b", re.IGNORECASE)
+_MAX_UNESCAPE = 4
+_NON_WORD = re.compile(r"[\W_]+")
+_TEXT_KEY_MIN = 80
+_TEXT_KEY_SPAN = 300
+# A hostile or broken feed can put megabytes in one element; nothing we show or search needs more.
+MAX_TITLE = 1_000
+MAX_SUMMARY = 5_000
+MAX_AUTHOR = 200
+_DERIVED_TITLE = 120  # a title-less item (allowed in RSS 2.0) is shown by the start of its text
+
+
+def canonical_url(url: str, base: str | None = None) -> str:
+    """Absolute http(s) URL without fragment, tracking parameters or credentials; "" if unusable."""
+    url = _URL_LAYOUT.sub("", url).strip().replace(" ", "%20")
+    if not url:
+        return ""
+    if base:
+        url = urljoin(base, url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return ""
+    host = parts.hostname.rstrip(".")
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    return urlunsplit((scheme, host, parts.path or "/", _strip_tracking(parts.query), ""))
+
+
+def _strip_tracking(query: str) -> str:
+    """Drop tracking parameters, keeping the others byte for byte and in order (`?fl` stays `?fl`)."""
+    if not query:
+        return ""
+    kept = [pair for pair in query.split("&") if pair and not _is_tracking(pair.partition("=")[0])]
+    return "&".join(kept)
+
+
+def _is_tracking(key: str) -> bool:
+    key = unquote(key).lower()
+    return key in _TRACKING_PARAMS or key.startswith(_TRACKING_PREFIXES)
+
+
+def url_key(url: str) -> str:
+    """Dedup key: canonical URL without scheme and leading `www.` (http and https alike)."""
+    canonical = canonical_url(url) or url.strip()
+    rest = canonical.split("://", 1)[-1]
+    return rest[4:] if rest.startswith("www.") else rest
+
+
+def clean_text(text: str) -> str:
+    """Plain NFC text: entities decoded until stable (feeds double-encode), tags stripped, one-spaced."""
+    if not text:
+        return ""
+    for _ in range(_MAX_UNESCAPE):  # bounded: `&amp;amp;…` chains end, and no loop can run away
+        if "&" not in text:
+            break
+        decoded = htmllib.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
+    if "<" in text:
+        text = _TAG.sub("", _BLOCK_TAG.sub(r" \g<0>", text))
+    return collapse_spaces(text)
+
+
+def story_title_key(title: str) -> str:
+    """Key clustering one story across outlets: accents folded, lowercase, no punctuation."""
+    folded = fold_vietnamese(nfc(title)).casefold()
+    return " ".join(_NON_WORD.sub(" ", folded).split())
+
+
+def story_text_key(summary: str) -> str | None:
+    """Hash of the folded start of a summary (near-identical texts); None when too short to mean it."""
+    key = story_title_key(summary)
+    if len(key) < _TEXT_KEY_MIN:
+        return None
+    return hashlib.blake2b(key[:_TEXT_KEY_SPAN].encode(), digest_size=16).hexdigest()
+
+
+def normalize_entries(
+    feed: ParsedFeed, *, source_id: str, feed_url: str, fetched_at: datetime, tz: ZoneInfo
+) -> list[Article]:
+    """Clean articles from a parsed feed, in feed order, one per URL (the first wins)."""
+    if fetched_at.tzinfo is None:
+        fetched_at = fetched_at.replace(tzinfo=UTC)
+    base = _base_url(feed, feed_url)
+    seen: set[str] = set()
+    articles: list[Article] = []
+    for entry in feed.entries:
+        article = _article(
+            entry, base=base, source_id=source_id, feed_url=feed_url, fetched_at=fetched_at, tz=tz
+        )
+        if article is None:
+            continue
+        key = url_key(article.url)
+        if key in seen:
+            continue
+        seen.add(key)
+        articles.append(article)
+    return articles
+
+
+def _base_url(feed: ParsedFeed, feed_url: str) -> str:
+    """Relative item links are resolved against the channel link (the site), else the feed URL."""
+    channel = canonical_url(feed.link, feed_url) if feed.link else ""
+    return channel or feed_url
+
+
+def _article(
+    entry: RawEntry, *, base: str, source_id: str, feed_url: str, fetched_at: datetime, tz: ZoneInfo
+) -> Article | None:
+    url = _entry_url(entry, base)
+    if not url:
+        # Without an http(s) URL there is nothing to link to and no url_key to store.
+        return None
+    summary, image = _summary_and_image(entry, base)
+    title = _shorten(clean_text(entry.title), MAX_TITLE) or _shorten(summary, _DERIVED_TITLE) or url
+    guid = nfc(entry.guid.strip())
+    published = parse_date(entry.published_raw, tz, fallback=fetched_at)
+    return Article(
+        source_id=source_id,
+        url=url,
+        # feedparser fills a missing id with the raw (maybe relative, tracked) link
+        guid=url if not guid or guid == entry.link.strip() else guid,
+        title=title,
+        summary=summary,
+        published_at=min(published, fetched_at + FUTURE_ALLOWANCE).astimezone(tz),
+        fetched_at=fetched_at,
+        image_url=_image_url(entry.image_url, base) or image,
+        author=_shorten(clean_text(entry.author), MAX_AUTHOR),
+        feed_url=feed_url,
+    )
+
+
+def _summary_and_image(entry: RawEntry, base: str) -> tuple[str, str | None]:
+    """Plain summary from the description (else the content) and the first image of either."""
+    summary, image = html_text_and_image(entry.summary_html or entry.content_html, base)
+    if entry.content_html and not image:
+        image = html_text_and_image(entry.content_html, base)[1]
+    return _shorten(clean_text(summary), MAX_SUMMARY), image
+
+
+def _entry_url(entry: RawEntry, base: str) -> str:
+    url = canonical_url(entry.link, base) if entry.link else ""
+    if not url and entry.guid.strip().lower().startswith(("http://", "https://")):
+        url = canonical_url(entry.guid)
+    return url
+
+
+def _image_url(raw: str | None, base: str) -> str | None:
+    if not raw:
+        return None
+    url = _URL_LAYOUT.sub("", raw).strip()
+    resolved = urljoin(base, url)
+    return resolved if resolved.startswith(("http://", "https://")) else None
+
+
+def _shorten(text: str, limit: int) -> str:
+    """`text` cut at a word boundary to at most `limit` characters, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] or cut) + "…"

@@ -1,0 +1,184 @@
+"""Admin actions from chat: preview and add a feed, remove/pause/resume an outlet, reload feeds.yaml.
+
+Every action leaves an audit row. Failures a person can act on are `AdminError`s whose
+`code` picks the message in the handler's catalogue and whose `detail` says what exactly:
+
+    not_url          the text is not an http(s) URL
+    private_address  the host resolves to a private/loopback address (refused)
+    fetch_failed     the feed could not be downloaded (detail: the reason)
+    not_a_feed       the answer is not RSS/Atom/RDF (detail: the reason)
+    exists           an active outlet already polls this URL (detail: its id)
+    id_taken         the id belongs to another outlet (or a removed one's history)
+    bad_id           the id is not lowercase letters, digits, '-', '_' or '.'
+    config_error     feeds.yaml is invalid (detail: the one-line message)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from bot.config import Config, Source, is_http_url, load_config
+from bot.errors import BlockedAddress, ConfigError, FetchError, MediabotError, ParseError
+from bot.fetch import check_public_url
+from bot.models import FetchResult, ParsedFeed
+from bot.normalize import clean_text
+from bot.parse import parse_feed
+from bot.runtime import Runtime
+from bot.store import queries
+from bot.textnorm import fold_vietnamese, nfc
+
+SAMPLE_TITLES = 3
+MAX_NAME = 100
+_SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")  # the rule feeds.yaml applies
+_SLUG_GAPS = re.compile(r"[^a-z0-9]+")
+_SLUG_LENGTH = 40
+
+
+class AdminError(MediabotError):
+    """An admin action that cannot be done; `code` names the reason, `detail` the specifics."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class FeedPreview:
+    """What an admin sees before confirming /addsource."""
+
+    url: str
+    title: str
+    items: int
+    source_id: str
+    sample_titles: tuple[str, ...]
+
+
+class AdminService:
+    """Changes to what is monitored, each one audited."""
+
+    def __init__(self, runtime: Runtime, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.runtime = runtime
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    async def preview_feed(self, url: str) -> FeedPreview:
+        """Fetch and read a feed URL without storing anything; AdminError on any problem."""
+        url = _clean_url(url)
+        if not is_http_url(url):
+            raise AdminError("not_url", url[:200])
+        await self._refuse_known(url)
+        result = await self._fetch(url)
+        final_url = result.permanent_url or url
+        if final_url != url:
+            await self._refuse_known(final_url)
+        try:
+            feed = await asyncio.to_thread(parse_feed, result.body, result.url)
+        except ParseError as err:
+            raise AdminError("not_a_feed", str(err)) from None
+        return await self._preview(final_url, feed)
+
+    async def add_source(self, actor_id: int, preview: FeedPreview, *, name: str | None = None) -> str:
+        """Store the previewed feed as a chat-added outlet, due for polling now; returns its id."""
+        if not _SOURCE_ID.match(preview.source_id):
+            raise AdminError("bad_id", preview.source_id)
+        title = clean_text(nfc(name or ""))[:MAX_NAME] or preview.title
+        source = Source(id=preview.source_id, name=title, urls=(preview.url,))
+        outcome = await self.runtime.write(queries.add_chat_source, source, actor_id, self._clock())
+        if outcome == "exists":
+            raise AdminError("exists", preview.url)
+        if outcome == "id_taken":
+            raise AdminError("id_taken", preview.source_id)
+        return source.id
+
+    async def remove_source(self, actor_id: int, source_id: str) -> bool:
+        """Stop monitoring an outlet (its articles stay); False if no active outlet has that id."""
+        return await self.runtime.write(queries.remove_chat_source, source_id, actor_id, self._clock())
+
+    async def pause(self, actor_id: int, source_id: str) -> bool:
+        """Pause polling an outlet; False if no active outlet has that id."""
+        return await self.runtime.write(queries.pause_source, source_id, True, actor_id, self._clock())
+
+    async def resume(self, actor_id: int, source_id: str) -> bool:
+        """Resume a paused outlet (and retry its deactivated feeds) at once; False if unknown."""
+        return await self.runtime.write(queries.pause_source, source_id, False, actor_id, self._clock())
+
+    async def reload(self, actor_id: int) -> Config:
+        """Re-read feeds.yaml and adopt it; AdminError('config_error') keeps the running config."""
+        path = self.runtime.config.path
+        try:
+            config = await asyncio.to_thread(load_config, path)
+        except ConfigError as err:
+            await self.audit(actor_id, "config.reload", str(path), f"failed: {err}")
+            raise AdminError("config_error", str(err)) from None
+        await self.runtime.reload(config)
+        summary = f"{len(config.sources)} sources, {len(config.campaigns)} campaigns"
+        await self.audit(actor_id, "config.reload", str(path), summary)
+        return config
+
+    async def audit(
+        self, actor_id: int, action: str, target: str | None = None, detail: str | None = None
+    ) -> None:
+        """Record an admin action."""
+        await self.runtime.write(queries.audit, actor_id, action, target, detail, self._clock())
+
+    async def _refuse_known(self, url: str) -> None:
+        owner = await self.runtime.read(lambda rt: queries.source_with_url(rt.reader(), url))
+        if owner is not None:
+            raise AdminError("exists", owner)
+
+    async def _fetch(self, url: str) -> FetchResult:
+        fetcher = self.runtime.fetcher
+        assert fetcher is not None, "Runtime.start() was not called"
+        try:
+            if not self.runtime.config.polling.allow_private_networks:
+                await check_public_url(url)
+            # The fetcher checks every redirect hop against the same rule.
+            return await fetcher.fetch(url)
+        except BlockedAddress as err:
+            raise AdminError("private_address", str(err)) from None
+        except FetchError as err:
+            raise AdminError("fetch_failed", str(err)) from None
+
+    async def _preview(self, url: str, feed: ParsedFeed) -> FeedPreview:
+        host = urlsplit(url).hostname or ""
+        title = clean_text(feed.title)[:MAX_NAME] or host
+        titles = (clean_text(entry.title) for entry in feed.entries)
+        samples = tuple(t for t in titles if t)[:SAMPLE_TITLES]
+
+        def pick_id(rt: Runtime) -> str:
+            conn = rt.reader()
+            # A removed outlet coming back keeps its id, so its old articles stay with it.
+            previous = queries.source_with_url(conn, url, active_only=False)
+            return previous or suggest_source_id(title, host, queries.source_ids(conn))
+
+        source_id = await self.runtime.read(pick_id)
+        return FeedPreview(url, title, len(feed.entries), source_id, samples)
+
+
+def _clean_url(text: str) -> str:
+    # People paste URLs wrapped in <…> or followed by punctuation from a sentence.
+    return nfc(text or "").strip().strip("<>\"'").rstrip(".,;)")
+
+
+def _slug(text: str) -> str:
+    slug = _SLUG_GAPS.sub("-", fold_vietnamese(nfc(text)).lower()).strip("-")
+    if len(slug) > _SLUG_LENGTH:
+        cut = slug[: _SLUG_LENGTH + 1]  # one more: a "-" just after the limit ends a whole word
+        slug = cut.rsplit("-", 1)[0] if "-" in cut else cut[:_SLUG_LENGTH]
+    return slug
+
+
+def suggest_source_id(title: str, host: str, taken: set[str]) -> str:
+    """A free, valid source id from the feed's title, else its host: `Báo Đồng Tháp` → `bao-dong-thap`."""
+    host_slug = _slug(host.lower().removeprefix("www.").replace(".", "-"))
+    base = _slug(title) or host_slug or "nguon"
+    candidate, number = base, 2
+    while candidate in taken:
+        candidate = f"{base}-{number}"
+        number += 1
+    return candidate

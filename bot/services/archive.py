@@ -1,0 +1,268 @@
+"""Questions to the archive: free-text questions, explicit searches, latest articles, our own news.
+
+Every answer carries a `PageRequest`, a small hashable value from which any other page of
+the same answer can be produced (the Next/Previous buttons keep only that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+
+from bot.errors import MediabotError, QueryError
+from bot.nlq import Question, understand
+from bot.runtime import Runtime
+from bot.search.engine import SearchEngine, SearchPlan, count_matches, plan_query
+from bot.search.query import ParsedQuery
+from bot.search.types import SearchPage
+from bot.store import access as access_store
+from bot.store import queries
+from bot.store.sources import SourceStatus, source_statuses
+from bot.textnorm import fold_vietnamese, nfc
+
+MAX_PAGE_SIZE = 50
+_QUOTES = str.maketrans({c: " " for c in '"“”„‟«»'})
+
+
+class UnknownOutlet(MediabotError):
+    """No monitored outlet has this id or name; str(err) is the name as typed."""
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Enough to produce any page of an answer again."""
+
+    kind: str  # ask | search | latest | news
+    text: str
+    page_size: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One page of an answer, what was understood, and how to get the other pages."""
+
+    page: SearchPage
+    question: Question | None
+    request: PageRequest
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CampaignCount:
+    """How much a campaign was covered recently."""
+
+    id: str
+    name: str
+    last_7d: int
+    last_30d: int
+
+
+class ArchiveService:
+    """Read-only questions to the archive, each run on a reader thread."""
+
+    def __init__(self, runtime: Runtime, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.runtime = runtime
+        self._clock = clock or (lambda: datetime.now(self.runtime.config.organization.tz))
+
+    async def ask(self, text: str, *, page: int = 0, page_size: int = 5) -> Answer:
+        """A question in Vietnamese or English: period, outlets and campaign understood; facets on."""
+        request = PageRequest("ask", nfc(text or ""), _size(page_size))
+        now = self._clock()
+        return await self.runtime.read(lambda rt: self._ask(rt, request, _page(page), now))
+
+    async def search(self, query: str, *, page: int = 0, page_size: int = 5) -> Answer:
+        """The query language as typed; QueryError (user-presentable) when it means nothing."""
+        request = PageRequest("search", nfc(query or ""), _size(page_size))
+        return await self.runtime.read(lambda rt: self._search(rt, request, _page(page)))
+
+    async def latest(self, outlet: str | None = None, *, page: int = 0, page_size: int = 5) -> Answer:
+        """Newest articles, of one outlet (id or name, accents optional) or of all; UnknownOutlet."""
+        return await self.runtime.read(lambda rt: self._latest(rt, outlet, _page(page), _size(page_size)))
+
+    async def news(self, *, page: int = 0, page_size: int = 5) -> Answer:
+        """Articles naming the organization (its name or an alias), newest first."""
+        request = PageRequest("news", "", _size(page_size))
+        return await self.runtime.read(lambda rt: self._news(rt, request, _page(page)))
+
+    async def rerun(self, request: PageRequest, page: int) -> Answer:
+        """Another page of an earlier answer."""
+        if request.kind == "ask":
+            return await self.ask(request.text, page=page, page_size=request.page_size)
+        if request.kind == "search":
+            return await self.search(request.text, page=page, page_size=request.page_size)
+        if request.kind == "latest":
+            return await self.latest(request.text or None, page=page, page_size=request.page_size)
+        if request.kind == "news":
+            return await self.news(page=page, page_size=request.page_size)
+        raise ValueError(f"unknown page request kind {request.kind!r}")
+
+    async def sources(self) -> list[SourceStatus]:
+        """Monitored outlets with their health."""
+        return await self.runtime.read(lambda rt: source_statuses(rt.reader()))
+
+    async def campaigns(self) -> list[CampaignCount]:
+        """Each configured campaign with its article counts over the last 7 and 30 days."""
+        now = self._clock()
+        return await self.runtime.read(lambda rt: self._campaign_counts(rt, now))
+
+    async def stats(self) -> dict[str, int | str]:
+        """Archive size and freshness, outlet health, users."""
+        now_ts = int(self._clock().timestamp())
+
+        def collect(rt: Runtime) -> dict[str, int | str]:
+            conn = rt.reader()
+            stats = queries.archive_stats(conn, now_ts)
+            users = access_store.count_users(conn)
+            stats["users_approved"] = users[access_store.APPROVED]
+            stats["users_pending"] = users[access_store.PENDING]
+            return stats
+
+        return await self.runtime.read(collect)
+
+    # -- on the reader thread
+
+    def _ask(self, rt: Runtime, request: PageRequest, page: int, now: datetime) -> Answer:
+        config = rt.config
+        outlets = [(o.id, o.name) for o in queries.outlets(rt.reader()) if o.active]
+        question = understand(
+            request.text, now=now, outlets=outlets,
+            campaigns=[(c.id, c.name) for c in config.campaigns],
+            aliases=(*config.organization.aliases, config.organization.name),
+        )
+        engine = rt.engine()
+        parsed, since = self._question_query(rt, engine, question)
+        plan = plan_filters(parsed, since=since, until=question.until, sources=question.source_ids)
+        result = engine.search_plan(plan, **_window(request, page), with_facets=True)
+        return Answer(result, question, request, question.since, question.until)
+
+    def _question_query(
+        self, rt: Runtime, engine: SearchEngine, question: Question
+    ) -> tuple[ParsedQuery | None, datetime | None]:
+        """The question's words AND its campaign's query; no words at all → None (newest first)."""
+        words = engine.parse(question.query) if question.query.strip() else None
+        campaign = rt.config.campaign(question.campaign_id) if question.campaign_id else None
+        if campaign is None:
+            return words, question.since
+        since = question.since
+        if campaign.since is not None:
+            start = datetime.combine(campaign.since, time(0), tzinfo=rt.config.organization.tz)
+            since = start if since is None else max(since, start)
+        return both(engine.parse(campaign.query), words), since
+
+    def _search(self, rt: Runtime, request: PageRequest, page: int) -> Answer:
+        engine = rt.engine()
+        plan = engine.plan(request.text)
+        result = engine.search_plan(plan, **_window(request, page), with_facets=True)
+        start = datetime.fromtimestamp(plan.since_ts, engine.tz) if plan.since_ts is not None else None
+        return Answer(result, None, request, start, None)
+
+    def _latest(self, rt: Runtime, outlet: str | None, page: int, page_size: int) -> Answer:
+        source_id = resolve_outlet(queries.outlets(rt.reader()), outlet) if (outlet or "").strip() else None
+        request = PageRequest("latest", source_id or "", page_size)
+        sources = (source_id,) if source_id else ()
+        return Answer(rt.engine().latest(**_window(request, page), sources=sources), None, request)
+
+    def _news(self, rt: Runtime, request: PageRequest, page: int) -> Answer:
+        engine = rt.engine()
+        plan = engine.plan(organization_query(rt))
+        window = _window(request, page)
+        total = count_matches(engine.conn, plan)
+        ids = queries.newest_matching_ids(engine.conn, plan, window["limit"], window["offset"])
+        hits = queries.hits_in_order(engine.conn, plan, ids, engine.tz)
+        return Answer(SearchPage(hits, total, window["offset"], window["limit"]), None, request)
+
+    def _campaign_counts(self, rt: Runtime, now: datetime) -> list[CampaignCount]:
+        engine = rt.engine()
+        out = []
+        for campaign in rt.config.campaigns:
+            counts = []
+            for days in (7, 30):
+                since = now - timedelta(days=days)
+                if campaign.since is not None:
+                    since = max(since, datetime.combine(campaign.since, time(0), tzinfo=now.tzinfo))
+                try:
+                    counts.append(engine.count(campaign.query, since=since))
+                except QueryError:  # a campaign whose query means nothing covers nothing
+                    counts.append(0)
+            out.append(CampaignCount(campaign.id, campaign.name, counts[0], counts[1]))
+        return out
+
+
+def both(first: ParsedQuery, second: ParsedQuery | None) -> ParsedQuery:
+    """Articles matching both queries.
+
+    The query language has no brackets, and its OR binds tighter than AND, so joining two
+    query *texts* is only safe until one ends in a dangling OR or an open quote; the
+    compiled MATCH strings, bracketed, are always safe.
+    """
+    if second is None:
+        return first
+    if first.match and second.match:
+        match: str | None = f"({first.match}) AND ({second.match})"
+    else:
+        match = first.match or second.match
+    if first.sources and second.sources:
+        sources = tuple(s for s in first.sources if s in second.sources) or (_NO_SOURCE,)
+    else:
+        sources = first.sources or second.sources
+    moments = [m for m in (first.since, second.since) if m is not None]
+    terms = tuple(dict.fromkeys(first.terms + second.terms))
+    return ParsedQuery(match, sources, max(moments) if moments else None, terms)
+
+
+# An outlet id no source can have (ids start with a letter or digit): "no outlet at all".
+_NO_SOURCE = "-"
+
+
+def plan_filters(
+    parsed: ParsedQuery | None, *, since: datetime | None, until: datetime | None, sources: tuple[str, ...]
+) -> SearchPlan:
+    """The engine's plan for `parsed` and the filters, honouring `both`'s "no outlet at all"."""
+    plan = plan_query(parsed, since=since, until=until, sources=sources)
+    if plan.sources is not None and _NO_SOURCE in plan.sources:
+        return replace(plan, sources=())
+    return plan
+
+
+def organization_query(rt: Runtime) -> str:
+    """`"name" OR "alias" OR …`: the organization under any of its names."""
+    organization = rt.config.organization
+    names = [" ".join(n.translate(_QUOTES).split()) for n in (organization.name, *organization.aliases)]
+    return " OR ".join(f'"{n}"' for n in dict.fromkeys(n for n in names if n))
+
+
+def _fold(text: str) -> str:
+    return " ".join(fold_vietnamese(nfc(text)).casefold().split())
+
+
+def resolve_outlet(outlets: list[queries.OutletRow], typed: str) -> str:
+    """The id of the outlet named `typed` (id, or name without regard to accents and case)."""
+    wanted = _fold(typed)
+    if not wanted:
+        raise UnknownOutlet(typed)
+    for exact in (True, False):
+        found = [
+            o for o in outlets
+            if o.id == wanted or _fold(o.name) == wanted
+            or (not exact and f" {wanted} " in f" {_fold(o.name)} ")
+        ]
+        active = [o for o in found if o.active] or found
+        if len(active) == 1:
+            return active[0].id
+        if len(active) > 1 and exact:
+            break  # two outlets share a name: a part of it will not tell them apart either
+    raise UnknownOutlet(typed)
+
+
+def _page(page: int) -> int:
+    return max(0, int(page))
+
+
+def _size(page_size: int) -> int:
+    return min(max(1, int(page_size)), MAX_PAGE_SIZE)
+
+
+def _window(request: PageRequest, page: int) -> dict[str, int]:
+    return {"limit": request.page_size, "offset": page * request.page_size}
