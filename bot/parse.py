@@ -226,6 +226,11 @@ class Parser:
             self._discard_pool()
             raise ParseError("not a feed: the parser process died while reading it") from exc
 
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live workers (benchmarks read their peak memory)."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        return list(processes)
+
     def close(self) -> None:
         """Stop the worker processes (idempotent)."""
         if self._pool is not None:

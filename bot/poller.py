@@ -8,6 +8,7 @@ loop keeps the bot responsive while a large batch is indexed).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import sqlite3
@@ -85,6 +86,11 @@ class Poller:
         self.parser = parser
         self.hooks = tuple(hooks)
         self.clock = clock
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Check due feeds now instead of at the next scheduled time (a source was added or resumed)."""
+        self._wake.set()
 
     async def poll(self, *, only_due: bool = True, progress: Progress | None = None) -> PollReport:
         """Poll due feeds (or every active feed) concurrently; the fetcher bounds concurrency."""
@@ -109,10 +115,17 @@ class Poller:
                 on_report(report)
             next_ts = await self.writer.run(lambda conn: source_store.next_due_ts(conn))
             delay = 60.0 if next_ts is None else max(0.5, min(next_ts - self.clock(), 60.0))
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=delay)
-            except TimeoutError:
-                pass
+            await self._sleep(stop, delay)
+
+    async def _sleep(self, stop: asyncio.Event, delay: float) -> None:
+        """Wait `delay` seconds, or less if stopped or woken."""
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        self._wake.clear()
 
     async def _poll_feed(self, feed: source_store.FeedRow) -> FeedOutcome:
         try:

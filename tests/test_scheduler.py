@@ -1,5 +1,6 @@
 """Next-check arithmetic: adaptive within bounds, exponential backoff capped at one day."""
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,7 +35,7 @@ def test_success_interval(gap_source, source_interval, expected) -> None:
 def test_failure_backoff_grows_and_caps_at_one_day() -> None:
     delays = [failure_interval(POLLING, None, n, None) for n in range(1, 12)]
     assert delays[:3] == [1200, 2400, 4800]
-    assert all(a <= b for a, b in zip(delays, delays[1:], strict=False))
+    assert all(a <= b for a, b in itertools.pairwise(delays))
     assert delays[-1] == MAX_BACKOFF_S
 
 

@@ -93,6 +93,7 @@ class AdminService:
             raise AdminError("exists", preview.url)
         if outcome == "id_taken":
             raise AdminError("id_taken", preview.source_id)
+        self._wake_poller()
         return source.id
 
     async def remove_source(self, actor_id: int, source_id: str) -> bool:
@@ -105,7 +106,14 @@ class AdminService:
 
     async def resume(self, actor_id: int, source_id: str) -> bool:
         """Resume a paused outlet (and retry its deactivated feeds) at once; False if unknown."""
-        return await self.runtime.write(queries.pause_source, source_id, False, actor_id, self._clock())
+        resumed = await self.runtime.write(queries.pause_source, source_id, False, actor_id, self._clock())
+        if resumed:
+            self._wake_poller()
+        return resumed
+
+    def _wake_poller(self) -> None:
+        if self.runtime.poller is not None:
+            self.runtime.poller.wake()
 
     async def reload(self, actor_id: int) -> Config:
         """Re-read feeds.yaml and adopt it; AdminError('config_error') keeps the running config."""

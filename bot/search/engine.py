@@ -1,0 +1,431 @@
+"""One search engine (SQLite FTS5) behind the CLI, the bot, campaigns and subscriptions.
+
+Costs measured at 1M articles (design.md) shape three choices here:
+- `since:` becomes a rowid range inside the FTS query (14–26× faster than a join on
+  published_ts), the exact published_ts test is applied on top;
+- bm25 scores every match, so when a query matches more than `rank_window` articles
+  only the most recent `rank_window` matches are ranked, the rest follow newest first;
+- the total is a plain count, never a ranked query.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.search.query import ParsedQuery, parse_query
+from bot.search.types import MARK_END, MARK_START, SearchHit, SearchPage
+from bot.textnorm import fold_vietnamese
+
+# Exact columns weigh 10, folded ones 1: every accent-exact match ranks above every
+# folded-only one (0 inversions in 4.7M measured pairs).
+RANK = "bm25(articles_fts, 10.0, 10.0, 1.0, 1.0)"
+# bm25 costs a full pass over each phrase's matches (its IDF) plus ~5 µs per ranked match
+# at 1M rows; measured p50 for a phrase in 6% of rows: 40 ms ranking 5,000, 31 ms ranking 2,000.
+RANK_WINDOW = 2_000
+# normalize clamps published_at to fetched_at + 10 min, so published_ts >= X implies
+# fetched_ts >= X - 600; the extra hour absorbs batches stored out of fetch order.
+PUBLISH_CLAMP_S = 600
+STORE_ORDER_SLACK_S = 3600
+_NO_ROWS = 1 << 62
+_CHUNK = 500
+SNIPPET_CHARS = 220
+SNIPPET_LEAD = 60  # characters of context kept before the first match
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPlan:
+    """A parsed query plus the caller's filters: everything needed to build SQL."""
+
+    match: str | None
+    sources: tuple[str, ...] | None  # None: any outlet; () : none at all (disjoint filters)
+    since_ts: float | None
+    until_ts: float | None
+    terms: tuple[str, ...] = ()
+
+    @property
+    def filtered(self) -> bool:
+        return self.sources is not None or self.since_ts is not None or self.until_ts is not None
+
+
+def plan_query(
+    parsed: ParsedQuery | None, *, since: datetime | None = None, until: datetime | None = None,
+    sources: Sequence[str] = (),
+) -> SearchPlan:
+    """AND the query's own filters with the caller's (sources intersect, the later `since` wins)."""
+    query_sources = parsed.sources if parsed else ()
+    wanted = tuple(dict.fromkeys(s.lower() for s in sources))
+    if query_sources and wanted:
+        chosen: tuple[str, ...] | None = tuple(s for s in query_sources if s in wanted)
+    else:
+        chosen = query_sources or wanted or None
+    moments = [m for m in (parsed.since if parsed else None, since) if m is not None]
+    return SearchPlan(
+        match=parsed.match if parsed else None,
+        sources=chosen,
+        since_ts=max(m.timestamp() for m in moments) if moments else None,
+        until_ts=until.timestamp() if until else None,
+        terms=parsed.terms if parsed else (),
+    )
+
+
+def first_id_since(conn: sqlite3.Connection, since_ts: float) -> int:
+    """A lower bound on the ids of articles published at or after `since_ts` (O(log n))."""
+    row = conn.execute(
+        """SELECT min(id) FROM (SELECT id FROM articles WHERE fetched_ts >= ?
+                                ORDER BY fetched_ts LIMIT 1000)""",
+        (since_ts - PUBLISH_CLAMP_S - STORE_ORDER_SLACK_S,),
+    ).fetchone()
+    return _NO_ROWS if row[0] is None else row[0]
+
+
+def _article_filters(plan: SearchPlan) -> tuple[list[str], list[object]]:
+    clauses: list[str] = []
+    params: list[object] = []
+    if plan.sources is not None:
+        clauses.append(f"a.source_id IN ({','.join('?' * len(plan.sources))})" if plan.sources else "0")
+        params.extend(plan.sources)
+    if plan.since_ts is not None:
+        clauses.append("a.published_ts >= ?")
+        params.append(plan.since_ts)
+    if plan.until_ts is not None:
+        clauses.append("a.published_ts < ?")
+        params.append(plan.until_ts)
+    return clauses, params
+
+
+def matching_sql(
+    conn: sqlite3.Connection, plan: SearchPlan, *, join: bool = True
+) -> tuple[str, list[object]]:
+    """`FROM … WHERE …` selecting the matching articles (FTS rowid = article id, aliased `a` when joined)."""
+    clauses, params = _article_filters(plan)
+    if plan.match is None:
+        return "FROM articles a WHERE " + (" AND ".join(clauses) or "1"), params
+    fts_clauses, fts_params = ["articles_fts MATCH ?"], [plan.match]
+    if plan.since_ts is not None:
+        fts_clauses.append("articles_fts.rowid >= ?")
+        fts_params.append(first_id_since(conn, plan.since_ts))
+    if not (join or clauses):
+        return "FROM articles_fts WHERE " + " AND ".join(fts_clauses), fts_params
+    # CROSS JOIN pins the FTS table as the outer loop: the planner otherwise may walk
+    # an outlet's articles and probe the full-text index once per row.
+    sql = "FROM articles_fts CROSS JOIN articles a ON a.id = articles_fts.rowid WHERE "
+    return sql + " AND ".join(fts_clauses + clauses), fts_params + params
+
+
+def id_column(plan: SearchPlan) -> str:
+    """The article id column in the FROM clause `matching_sql` builds for this plan."""
+    return "a.id" if plan.match is None else "articles_fts.rowid"
+
+
+def matching_ids(conn: sqlite3.Connection, plan: SearchPlan, ids: Sequence[int]) -> list[int]:
+    """Which of `ids` match the plan, in the order given."""
+    # FTS5 (SQLite 3.40) runs `rowid IN (…)` as one full lookup per id (~0.5 ms each for
+    # common words); a rowid range is one cheap scan, and new articles sit together at the top.
+    found: set[int] = set()
+    base, params = matching_sql(conn, plan)
+    column = id_column(plan)
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        sql = f"SELECT {column} {base} AND {column} BETWEEN ? AND ?"
+        wanted = set(chunk)
+        found.update(row[0] for row in conn.execute(sql, [*params, chunk[0], chunk[-1]]) if row[0] in wanted)
+    return [i for i in ids if i in found]
+
+
+def count_matches(conn: sqlite3.Connection, plan: SearchPlan) -> int:
+    """Exact number of matching articles, without ranking."""
+    if plan.sources == ():
+        return 0
+    base, params = matching_sql(conn, plan, join=False)
+    return conn.execute(f"SELECT count(*) {base}", params).fetchone()[0]
+
+
+_HIT_COLUMNS = """a.id, a.title, a.url, a.source_id, coalesce(s.name, a.source_id), a.published_ts,
+                  a.summary, a.story_id"""
+
+
+class SearchEngine:
+    """Search, newest-first listings, counts and id matching over one SQLite connection."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, tz: ZoneInfo, *, clock: Callable[[], datetime] | None = None,
+        rank_window: int = RANK_WINDOW,
+    ) -> None:
+        self.conn = conn
+        self.tz = tz
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.rank_window = rank_window
+
+    def parse(self, query: str) -> ParsedQuery:
+        """Compile a query against the engine's clock and timezone (QueryError when meaningless)."""
+        return parse_query(query, now=self._clock(), tz=self.tz)
+
+    def plan(
+        self, query: str | None, *, since: datetime | None = None, until: datetime | None = None,
+        sources: Sequence[str] = (),
+    ) -> SearchPlan:
+        """Parse `query` (None: filters only) and AND it with the given filters."""
+        parsed = self.parse(query) if query is not None else None
+        return plan_query(parsed, since=since, until=until, sources=sources)
+
+    def search(
+        self, query: str, *, limit: int = 10, offset: int = 0, since: datetime | None = None,
+        until: datetime | None = None, sources: Sequence[str] = (), with_facets: bool = False,
+    ) -> SearchPage:
+        """Best matches first (bm25, then newest); `total` is exact."""
+        plan = self.plan(query, since=since, until=until, sources=sources)
+        return self.search_plan(plan, limit=limit, offset=offset, with_facets=with_facets)
+
+    def search_plan(self, plan: SearchPlan, *, limit: int = 10, offset: int = 0,
+                    with_facets: bool = False) -> SearchPage:
+        """Run an already planned search."""
+        limit, offset = max(0, limit), max(0, offset)
+        if plan.match is not None and not plan.filtered:
+            total, ids = self._unfiltered_page(plan, limit, offset)
+        else:
+            total = count_matches(self.conn, plan)
+            if plan.match is None:
+                ids = self._newest_ids(plan, limit, offset)
+            else:
+                ids = self._ranked_page(plan, total, limit, offset)
+        facets = self._top_sources(plan) if with_facets and total else ()
+        return SearchPage(self._hits(plan, ids), total, offset, limit, facets)
+
+    def latest(
+        self, *, limit: int = 10, offset: int = 0, sources: Sequence[str] = (), since: datetime | None = None,
+    ) -> SearchPage:
+        """Newest articles first, optionally from some outlets or after a moment."""
+        plan = plan_query(None, since=since, sources=sources)
+        return self.search_plan(plan, limit=limit, offset=offset)
+
+    def count(
+        self, query: str | None, *, since: datetime | None = None, until: datetime | None = None,
+        sources: Sequence[str] = (),
+    ) -> int:
+        """Number of articles matching the query (None: all articles) and filters."""
+        return count_matches(self.conn, self.plan(query, since=since, until=until, sources=sources))
+
+    def match_ids(self, query: str, ids: Sequence[int]) -> list[int]:
+        """Which of these article ids match `query` (safe inside the store transaction)."""
+        return matching_ids(self.conn, self.plan(query), ids)
+
+    def _newest_ids(self, plan: SearchPlan, limit: int, offset: int) -> list[int]:
+        if plan.sources == ():
+            return []
+        base, params = matching_sql(self.conn, plan)
+        order = "ORDER BY a.published_ts DESC, a.id DESC"
+        sql = f"SELECT a.id {base} {order} LIMIT ? OFFSET ?"
+        return [row[0] for row in self.conn.execute(sql, [*params, limit, offset])]
+
+    def _unfiltered_page(self, plan: SearchPlan, limit: int, offset: int) -> tuple[int, list[int]]:
+        """(total, page) ranked in the FTS table alone, without a join per match.
+
+        bm25 already walks every match of each phrase (its IDF): when all matches fit in the
+        window, scoring them all gives the total too, saving the separate count.
+        """
+        cutoff = self._window_cutoff(plan)
+        window = self._scored(plan, cutoff)
+        total = len(window) if cutoff is None else count_matches(self.conn, plan)
+        ranked = self._by_score_then_recency(window)
+        ids = ranked[offset : offset + limit]
+        rest = limit - len(ids)
+        if cutoff is not None and rest > 0:
+            ids += self._older_ids(plan, cutoff, rest, max(0, offset - len(ranked)))
+        return total, ids
+
+    def _scored(self, plan: SearchPlan, cutoff: int | None) -> list[tuple[int, float]]:
+        sql = f"SELECT articles_fts.rowid, {RANK} FROM articles_fts WHERE articles_fts MATCH ?"
+        params: list[object] = [plan.match]
+        if cutoff is not None:
+            sql += " AND articles_fts.rowid >= ?"
+            params.append(cutoff)
+        return self.conn.execute(sql, params).fetchall()
+
+    def _by_score_then_recency(self, rows: list[tuple[int, float]]) -> list[int]:
+        """Ids by bm25, equal scores newest published first (looked up for those rows only)."""
+        counts = Counter(score for _, score in rows)
+        tied = [article_id for article_id, score in rows if counts[score] > 1]
+        published: dict[int, int] = {}
+        for start in range(0, len(tied), _CHUNK):
+            chunk = tied[start : start + _CHUNK]
+            published.update(self.conn.execute(
+                f"SELECT id, published_ts FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall())
+        rows.sort(key=lambda row: (row[1], -published.get(row[0], 0), -row[0]))
+        return [row[0] for row in rows]
+
+    def _ranked_page(self, plan: SearchPlan, total: int, limit: int, offset: int) -> list[int]:
+        """Positions [0, window) ranked among the newest `window` matches, the rest newest first."""
+        if not limit or offset >= total:
+            return []
+        cutoff = self._window_cutoff(plan) if total > self.rank_window else None
+        if cutoff is None:
+            return self._ranked_ids(plan, None, limit, offset)
+        ids: list[int] = []
+        if offset < self.rank_window:
+            ids = self._ranked_ids(plan, cutoff, min(limit, self.rank_window - offset), offset)
+        rest = limit - len(ids)
+        if rest > 0:
+            ids += self._older_ids(plan, cutoff, rest, max(0, offset - self.rank_window))
+        return ids
+
+    def _ranked_ids(self, plan: SearchPlan, cutoff: int | None, limit: int, offset: int) -> list[int]:
+        base, params = matching_sql(self.conn, plan)
+        if cutoff is not None:
+            base += " AND articles_fts.rowid >= ?"
+            params.append(cutoff)
+        sql = f"SELECT a.id {base} ORDER BY {RANK}, a.published_ts DESC, a.id DESC LIMIT ? OFFSET ?"
+        return [row[0] for row in self.conn.execute(sql, [*params, limit, offset])]
+
+    def _window_cutoff(self, plan: SearchPlan) -> int | None:
+        """The id of the `rank_window`-th newest match; None when there are fewer matches."""
+        base, params = matching_sql(self.conn, plan, join=False)
+        sql = f"SELECT articles_fts.rowid {base} ORDER BY articles_fts.rowid DESC LIMIT 1 OFFSET ?"
+        row = self.conn.execute(sql, [*params, self.rank_window - 1]).fetchone()
+        return None if row is None else row[0]
+
+    def _older_ids(self, plan: SearchPlan, cutoff: int, limit: int, offset: int) -> list[int]:
+        base, params = matching_sql(self.conn, plan, join=False)
+        sql = (f"SELECT articles_fts.rowid {base} AND articles_fts.rowid < ? "
+               "ORDER BY articles_fts.rowid DESC LIMIT ? OFFSET ?")
+        return [row[0] for row in self.conn.execute(sql, [*params, cutoff, limit, offset])]
+
+    def _top_sources(self, plan: SearchPlan) -> tuple[tuple[str, str, int], ...]:
+        base, params = matching_sql(self.conn, plan)
+        sql = f"""SELECT a.source_id, coalesce(s.name, a.source_id), count(*) AS n
+                  FROM (SELECT a.source_id {base}) a LEFT JOIN sources s ON s.id = a.source_id
+                  GROUP BY a.source_id ORDER BY n DESC, a.source_id LIMIT 3"""
+        return tuple((row[0], row[1], row[2]) for row in self.conn.execute(sql, params))
+
+    def _hits(self, plan: SearchPlan, ids: list[int]) -> tuple[SearchHit, ...]:
+        if not ids:
+            return ()
+        sql = f"""SELECT {_HIT_COLUMNS} FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+                  WHERE a.id IN ({','.join('?' * len(ids))})"""
+        rows = {row[0]: row for row in self.conn.execute(sql, ids)}
+        marked = self._highlights(plan.match, ids) if plan.match else {}
+        return tuple(self._hit(rows[i], marked.get(i)) for i in ids if i in rows)
+
+    def _highlights(self, match: str, ids: list[int]) -> dict[int, tuple[str, str, str, str]]:
+        """The four columns of each article with the query's matches marked."""
+        # One scan over the ids' rowid range (see matching_ids); highlight() only for the page.
+        id_list = ",".join("?" * len(ids))
+        columns = ", ".join(
+            f"CASE WHEN articles_fts.rowid IN ({id_list}) THEN highlight(articles_fts, {col}, ?, ?) END"
+            for col in range(4)
+        )
+        params: list[object] = []
+        for _col in range(4):
+            params += [*ids, MARK_START, MARK_END]
+        sql = f"""SELECT articles_fts.rowid, {columns} FROM articles_fts
+                  WHERE articles_fts MATCH ? AND articles_fts.rowid BETWEEN ? AND ?"""
+        rows = self.conn.execute(sql, [*params, match, min(ids), max(ids)])
+        wanted = set(ids)
+        return {row[0]: row[1:] for row in rows if row[0] in wanted}
+
+    def _hit(self, row: tuple, marked: tuple[str, str, str, str] | None) -> SearchHit:
+        article_id, title, url, source, source_name, published_ts, summary, story_id = row
+        snippet = None
+        if marked:
+            title_exact, body_exact, title_fold, body_fold = marked
+            snippet = marked_snippet(summary, body_exact, body_fold) or marked_snippet(
+                title, title_exact, title_fold, whole=True
+            )
+        return SearchHit(
+            id=article_id, title=title, url=url, source=source, source_name=source_name,
+            published_at=datetime.fromtimestamp(published_ts, self.tz),
+            snippet=snippet or plain_snippet(summary) or title, story_id=story_id,
+        )
+
+def _strip_marks(marked: str) -> tuple[str, list[tuple[int, int]]]:
+    """Text without marks plus the (start, end) character spans that were marked."""
+    plain: list[str] = []
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    for char in marked:
+        if char == MARK_START:
+            start = len(plain)
+        elif char == MARK_END:
+            if start is not None and len(plain) > start:
+                spans.append((start, len(plain)))
+            start = None
+        else:
+            plain.append(char)
+    return "".join(plain), spans
+
+
+def _fold_positions(exact: str) -> list[int]:
+    """For each character of fold_vietnamese(exact), the index of the character it came from."""
+    positions: list[int] = []
+    for index, char in enumerate(exact):
+        positions.extend([index] * len(fold_vietnamese(char)))
+    return positions
+
+
+def _matched_spans(exact_marked: str, fold_marked: str) -> tuple[str, list[tuple[int, int]]]:
+    # The folded column marks what an accent-free term matched; its positions map back to
+    # the accented text because folding keeps or drops characters one by one.
+    exact, spans = _strip_marks(exact_marked)
+    folded, fold_spans = _strip_marks(fold_marked)
+    positions = _fold_positions(exact)
+    if len(positions) == len(folded):
+        spans += [(positions[s], positions[e - 1] + 1) for s, e in fold_spans]
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        # "Đền" and "Hùng" matched as two words read better as one marked "Đền Hùng".
+        if merged and (start <= merged[-1][1] or not exact[merged[-1][1] : start].strip()):
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return exact, merged
+
+
+def _window(text: str, first: tuple[int, int]) -> tuple[int, int]:
+    start = 0
+    if first[0] > SNIPPET_LEAD:
+        space = text.find(" ", first[0] - SNIPPET_LEAD, first[0])
+        start = space + 1 if space != -1 else first[0] - SNIPPET_LEAD
+    end = len(text)
+    if end - start > SNIPPET_CHARS:
+        end = start + SNIPPET_CHARS
+        space = text.rfind(" ", first[1], end)
+        end = max(space if space != -1 else end, first[1])
+    return start, end
+
+
+def _with_marks(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
+    out, cursor = [], start
+    for s, e in spans:
+        s, e = max(s, start), min(e, end)
+        if s >= e:
+            continue
+        out += [text[cursor:s], MARK_START, text[s:e], MARK_END]
+        cursor = e
+    out.append(text[cursor:end])
+    body = "".join(out).strip()
+    return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
+
+
+def marked_snippet(display: str, exact_marked: str, fold_marked: str, *, whole: bool = False) -> str | None:
+    """The matched part of a column with MARK_START/MARK_END around matches; None when nothing matched."""
+    exact, spans = _matched_spans(exact_marked, fold_marked)
+    if not spans:
+        return None
+    # Show the outlet's own text (its tone placement) when it lines up with the indexed form.
+    text = display if len(display) == len(exact) else exact
+    start, end = (0, len(text)) if whole else _window(text, spans[0])
+    return _with_marks(text, spans, start, end)
+
+
+def plain_snippet(text: str) -> str:
+    """The start of a summary, cut at a word boundary."""
+    if len(text) <= SNIPPET_CHARS:
+        return text
+    space = text.rfind(" ", 0, SNIPPET_CHARS)
+    return text[: space if space > 0 else SNIPPET_CHARS].rstrip() + "…"

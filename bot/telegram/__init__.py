@@ -1,0 +1,1 @@
+"""Telegram front end: access, handlers, and the pure pieces they share (i18n, format)."""

@@ -1,0 +1,261 @@
+"""`mediabot run`: one process with the Telegram application, the feed poller and their resources.
+
+Resources have one owner: the Runtime is started in `post_init` and closed in
+`post_shutdown`; the poller runs as a background task between the two. PTB's
+`run_polling`/`run_webhook` handle SIGINT/SIGTERM and call both hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    Defaults,
+)
+
+from bot.config import Config
+from bot.logsetup import RedactSecrets, ensure_redacted
+from bot.runtime import Runtime
+from bot.services.access import AccessService
+from bot.services.admin import AdminService
+from bot.services.archive import ArchiveService
+from bot.settings import Settings
+from bot.telegram.context import BotContext, Services, install_services
+from bot.telegram.handlers import register_handlers, set_bot_commands
+
+log = logging.getLogger(__name__)
+BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
+SHUTDOWN_GRACE_S = 1.5  # how long the poller may take to finish its cycle before it is cancelled
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats run concurrently; one chat's updates run in order.
+
+    Fifty people asking at once must not queue behind each other, but `/lang en`
+    followed by a question must be answered in English.
+    """
+
+    def __init__(self, max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self._chats: dict[int, _ChatQueue] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _chat_key(update)
+        queue = self._chats.setdefault(key, _ChatQueue())
+        queue.waiting += 1
+        try:
+            async with queue.lock:
+                await coroutine
+        finally:
+            queue.waiting -= 1
+            if not queue.waiting:  # forget idle chats, but never a lock someone still waits on
+                self._chats.pop(key, None)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+@dataclass
+class _ChatQueue:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0
+
+
+def _chat_key(update: object) -> int:
+    if isinstance(update, Update):
+        if update.effective_chat:
+            return update.effective_chat.id
+        if update.effective_user:
+            return update.effective_user.id
+    return 0
+
+
+@dataclass
+class _Lifecycle:
+    """What post_init starts and post_shutdown stops."""
+
+    settings: Settings
+    config: Config
+    poll_feeds: bool = True
+    owns_loop: bool = False  # only then may leftover tasks be cancelled at shutdown
+    clock: Callable[[], datetime] | None = None  # "now" for questions (benchmarks on a frozen archive)
+    runtime: Runtime | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    poll_task: asyncio.Task[None] | None = None
+
+    async def start(self, application: BotApplication) -> None:
+        """Open the database, build the services, announce commands, start polling feeds."""
+        self.runtime = Runtime(self.config, self.settings.db_path)
+        await self.runtime.start()
+        services = Services(
+            runtime=self.runtime,
+            archive=ArchiveService(self.runtime),
+            admin=AdminService(self.runtime),
+            access=AccessService(self.runtime),
+        )
+        install_services(application, services)
+        await set_bot_commands(application.bot, self.config.organization.language)
+        if self.poll_feeds and self.runtime.poller:
+            self.poll_task = asyncio.create_task(self.runtime.poller.run(self.stop), name="feed-poller")
+            self.poll_task.add_done_callback(_report_poller_end)
+        log.info("mediabot is running as @%s", application.bot.username)
+
+    async def close(self, _application: BotApplication | None = None) -> None:
+        """Stop the poller between transactions, then close the runtime; safe after a failed start."""
+        self.stop.set()
+        if self.poll_task:
+            done, _ = await asyncio.wait({self.poll_task}, timeout=SHUTDOWN_GRACE_S)
+            if not done:  # a slow fetch must not hold the shutdown: cancel it (writes finish on their thread)
+                self.poll_task.cancel()
+            if self.owns_loop:
+                await _cancel_stray_tasks()
+        if self.runtime:
+            await self.runtime.aclose()
+            self.runtime = None
+
+
+def _report_poller_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception():
+        log.error("the feed poller stopped on an error", exc_info=task.exception())
+
+
+async def _cancel_stray_tasks() -> None:
+    """Cancel what the poller left behind (per-feed fetches); PTB's own tasks are finished by now."""
+    current = asyncio.current_task()
+    stray = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    for task in stray:
+        task.cancel()
+    if stray:
+        await asyncio.wait(stray, timeout=SHUTDOWN_GRACE_S)
+
+
+def overall_rate_limiter() -> AIORateLimiter:
+    """Telegram's ~30 messages/s overall, as a leaky bucket that never exceeds it in any 1 s window.
+
+    PTB's default bucket (30 per 1 s) lets up to 60 through in one sliding second after
+    a quiet spell; Telegram answers the excess with 429, and PTB then pauses every
+    request for retry_after (measured: 1 s stalls in bench/chat.py). Burst 4 + 20/s
+    stays under 30 in every window, with a margin for requests that bunch up on the way.
+    PTB's limiter retries a 429 only when max_retries is set.
+    """
+    return AIORateLimiter(overall_max_rate=4, overall_time_period=0.2, max_retries=3)
+
+
+def build_application(
+    settings: Settings, config: Config, *, poll_feeds: bool = True, owns_loop: bool = False,
+    clock: Callable[[], datetime] | None = None,
+) -> BotApplication:
+    """The PTB Application with every handler registered; resources start in post_init."""
+    lifecycle = _Lifecycle(settings, config, poll_feeds, owns_loop, clock)
+    application = (
+        ApplicationBuilder()
+        .token(settings.token or "")
+        .base_url(f"{settings.api_url}/bot")
+        .base_file_url(f"{settings.api_url}/file/bot")
+        .context_types(ContextTypes(context=BotContext))
+        .defaults(
+            Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
+        )
+        .rate_limiter(overall_rate_limiter())
+        .concurrent_updates(PerChatUpdateProcessor())
+        .post_init(lifecycle.start)
+        .post_shutdown(lifecycle.close)
+        .build()
+    )
+    register_handlers(application)
+    return application
+
+
+@contextlib.asynccontextmanager
+async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
+    """Run `application` (long polling) inside an existing event loop, for tests and benchmarks."""
+    await application.initialize()
+    try:
+        assert application.post_init and application.updater
+        await application.post_init(application)
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        await application.start()
+        yield application
+    finally:
+        if application.updater and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)
+
+
+def run_bot(settings: Settings, config: Config) -> int:
+    """Run the bot until SIGINT/SIGTERM; return the process exit code."""
+    redactor = ensure_redacted([settings.token or ""], settings.log_level)
+    if not settings.token:
+        print(
+            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token.",
+            file=sys.stderr,
+        )
+        return 2
+    application = build_application(settings, config, owns_loop=True)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # run_polling below picks this loop up
+    code = _check_token(loop, application, settings, redactor)
+    if code is not None:
+        loop.close()
+        return code
+    try:
+        _serve(application, settings)
+    except Exception as err:  # one clear line, never a traceback with secrets in it
+        print(redactor.redact(f"mediabot stopped: {type(err).__name__}: {err}"), file=sys.stderr)
+        log.debug("mediabot stopped", exc_info=True)
+        return 1
+    return 0
+
+
+def _check_token(
+    loop: asyncio.AbstractEventLoop, application: BotApplication, settings: Settings, redactor: RedactSecrets
+) -> int | None:
+    """getMe once before anything starts (PTB's own retry loop would log a traceback)."""
+    try:
+        loop.run_until_complete(application.initialize())
+    except InvalidToken:
+        print("Telegram rejected the bot token (401): check TELEGRAM_BOT_TOKEN.", file=sys.stderr)
+        return 2
+    except (NetworkError, TelegramError) as err:
+        print(redactor.redact(f"cannot reach Telegram at {settings.api_url}: {err}"), file=sys.stderr)
+        return 1
+    return None
+
+
+def _serve(application: BotApplication, settings: Settings) -> None:
+    if not settings.webhook_url:
+        application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=True)
+        return
+    path = urlsplit(settings.webhook_url).path.strip("/")
+    application.run_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=path,
+        webhook_url=settings.webhook_url,
+        secret_token=settings.webhook_secret,
+        allowed_updates=Update.ALL_TYPES,
+        close_loop=True,
+    )

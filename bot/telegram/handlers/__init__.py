@@ -1,0 +1,94 @@
+"""Every handler of the bot, registered in one place, plus the one error handler.
+
+Group -1 is the access gate (it stops updates that are not for us or not allowed);
+group 0 holds the commands, the buttons and the free-text question handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Bot, BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
+
+from bot.telegram.context import SERVICES_KEY, BotContext
+from bot.telegram.handlers import access, admin, chat
+from bot.telegram.handlers.common import thread_of
+from bot.telegram.i18n import LANGUAGES, t, t_plain
+
+log = logging.getLogger(__name__)
+
+COMMANDS = {
+    "start": chat.start, "help": chat.help_command, "search": chat.search, "latest": chat.latest,
+    "news": chat.news, "sources": chat.sources, "campaigns": chat.campaigns, "lang": chat.lang,
+    "addsource": admin.addsource, "removesource": admin.removesource, "pause": admin.pause,
+    "resume": admin.resume, "reload": admin.reload, "stats": admin.stats,
+}
+
+
+def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Attach the gate, the commands, the buttons, the question handler and the error handler."""
+    application.add_handler(TypeHandler(Update, access.gate), group=-1)
+    for name, callback in COMMANDS.items():
+        application.add_handler(CommandHandler(name, callback))
+    application.add_handler(CallbackQueryHandler(chat.on_page, pattern=r"^pg:"))
+    application.add_handler(CallbackQueryHandler(access.on_decision, pattern=r"^acc:"))
+    application.add_handler(CallbackQueryHandler(admin.on_confirm, pattern=r"^src:"))
+    application.add_handler(CallbackQueryHandler(_ignore_button))
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, chat.unknown_command))
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, chat.ask))
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE, chat.unknown_command))
+    application.add_error_handler(on_error)
+
+
+async def _ignore_button(update: Update, _ctx: BotContext) -> None:
+    """A button we do not know (an old keyboard): stop the client's spinner, do nothing."""
+    if update.callback_query:
+        await update.callback_query.answer()
+
+
+async def set_bot_commands(bot: Bot, default_language: str) -> None:
+    """setMyCommands: the default list in the organization's language, one per other language."""
+    for lang in LANGUAGES:
+        try:
+            commands = command_menu(lang)
+            await bot.set_my_commands(commands, language_code=None if lang == default_language else lang)
+        except (TelegramError, KeyError) as err:  # a menu is a nicety: never a reason not to start
+            log.error("setMyCommands (%s) failed: %s", lang, err)
+
+
+def command_menu(lang: str) -> list[BotCommand]:
+    """The command list shown in Telegram's menu, described in `lang`."""
+    return [
+        BotCommand("start", t_plain("command.start", lang)),
+        BotCommand("help", t_plain("command.help", lang)),
+        BotCommand("search", t_plain("command.search", lang)),
+        BotCommand("latest", t_plain("command.latest", lang)),
+        BotCommand("news", t_plain("command.news", lang)),
+        BotCommand("sources", t_plain("command.sources", lang)),
+        BotCommand("campaigns", t_plain("command.campaigns", lang)),
+        BotCommand("lang", t_plain("command.lang", lang)),
+    ]
+
+
+async def on_error(update: object, ctx: BotContext) -> None:
+    """The one error handler: log with context (never the token), tell the user briefly."""
+    if not isinstance(update, Update):
+        log.error("error outside an update: %s", type(ctx.error).__name__, exc_info=ctx.error)
+        return
+    chat, user = update.effective_chat, update.effective_user
+    log.error("update %s failed (chat %s, user %s)", update.update_id, chat.id if chat else None,
+              user.id if user else None, exc_info=ctx.error)
+    if SERVICES_KEY not in ctx.bot_data or chat is None:
+        return
+    try:
+        if update.callback_query:
+            await update.callback_query.answer(t_plain("error.generic", ctx.lang))
+        else:
+            thread = thread_of(update.effective_message)
+            await ctx.bot.send_message(chat.id, t("error.generic", ctx.lang), message_thread_id=thread)
+    except TelegramError as err:
+        log.warning("could not tell chat %s about the error: %s", chat.id, err)
+

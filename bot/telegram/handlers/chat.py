@@ -1,0 +1,147 @@
+"""Conversation: questions, /search, /latest, /news, /sources, /campaigns, /lang, /help and the pager."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+
+from bot.errors import QueryError
+from bot.services.archive import Answer, UnknownOutlet
+from bot.telegram.context import LANG_KEY, PREF_KEY, BotContext
+from bot.telegram.format import PAGER_NOOP, pager_keyboard, parse_pager_data
+from bot.telegram.handlers.common import command_of, command_text, reply, without_mention
+from bot.telegram.handlers.render import (
+    page_count,
+    page_index,
+    render_answer,
+    render_campaigns,
+    render_sources,
+    utc_now,
+)
+from bot.telegram.i18n import LANGUAGES, t, t_plain
+
+
+async def start(update: Update, ctx: BotContext) -> None:
+    """/start: what the bot does, with examples."""
+    await reply(update, ctx, t("start.text", ctx.lang))
+
+
+async def help_command(update: Update, ctx: BotContext) -> None:
+    """/help: every command and the query syntax (admin commands for admins)."""
+    text = t("help.text", ctx.lang)
+    if update.effective_user and ctx.access.is_admin(update.effective_user.id):
+        text += "\n\n" + t("help.admin", ctx.lang)
+    await reply(update, ctx, text)
+
+
+async def ask(update: Update, ctx: BotContext) -> None:
+    """Plain text is a question to the archive."""
+    message = update.effective_message
+    question = without_mention(message.text or "", ctx.bot.username or "") if message else ""
+    if not question:
+        await reply(update, ctx, t("help.short", ctx.lang))
+        return
+    await send_answer(update, ctx, await ctx.archive.ask(question))
+
+
+async def search(update: Update, ctx: BotContext) -> None:
+    """/search QUERY in the explicit query language."""
+    query = command_text(update)
+    if not query:
+        await reply(update, ctx, t("search.usage", ctx.lang))
+        return
+    try:
+        answer = await ctx.archive.search(query)
+    except QueryError as err:
+        await reply(update, ctx, t("error.bad_query", ctx.lang, reason=str(err)))
+        return
+    await send_answer(update, ctx, answer)
+
+
+async def latest(update: Update, ctx: BotContext) -> None:
+    """/latest [outlet]: newest articles, of one outlet or of all."""
+    outlet = command_text(update) or None
+    try:
+        answer = await ctx.archive.latest(outlet)
+    except UnknownOutlet:
+        await reply(update, ctx, t("latest.unknown_source", ctx.lang, source_id=outlet or ""))
+        return
+    await send_answer(update, ctx, answer, snippets=False)
+
+
+async def news(update: Update, ctx: BotContext) -> None:
+    """/news: articles that name the organization, newest first."""
+    await send_answer(update, ctx, await ctx.archive.news(), snippets=False)
+
+
+async def sources(update: Update, ctx: BotContext) -> None:
+    """/sources: every outlet and its health."""
+    statuses = await ctx.archive.sources()
+    await reply(update, ctx, render_sources(statuses, ctx.lang, ctx.config.organization.tz, utc_now()))
+
+
+async def campaigns(update: Update, ctx: BotContext) -> None:
+    """/campaigns: coverage of each campaign over 7 and 30 days."""
+    await reply(update, ctx, render_campaigns(await ctx.archive.campaigns(), ctx.lang))
+
+
+async def lang(update: Update, ctx: BotContext) -> None:
+    """/lang vi|en: the language the bot answers this user in."""
+    choice = command_text(update).lower()
+    user = update.effective_user
+    if choice not in LANGUAGES or user is None:
+        await reply(update, ctx, t("lang.usage", ctx.lang))
+        return
+    await ctx.access.set_language(user.id, choice)
+    if ctx.user_data is not None:
+        ctx.user_data.update({PREF_KEY: choice, LANG_KEY: choice})
+    await reply(update, ctx, t("lang.switched", choice))
+
+
+async def unknown_command(update: Update, ctx: BotContext) -> None:
+    """A command we do not have: short help (in groups only when it was addressed to us by name)."""
+    message, chat = update.effective_message, update.effective_chat
+    command = command_of(message.text if message else None)
+    if chat and chat.type != ChatType.PRIVATE and (command is None or command[1] is None):
+        return  # a bare /command in a group may be meant for another bot
+    await reply(update, ctx, t("help.short", ctx.lang))
+
+
+async def send_answer(update: Update, ctx: BotContext, answer: Answer, *, snippets: bool = True) -> None:
+    """Reply with one page of an answer and its Next/Previous buttons."""
+    token = ctx.services.pages.put(answer.request)
+    keyboard = pager_keyboard(token, page_index(answer), page_count(answer), ctx.lang)
+    await reply(update, ctx, _one_message(answer, ctx, snippets), keyboard=keyboard)
+
+
+def _one_message(answer: Answer, ctx: BotContext, snippets: bool) -> list[str]:
+    """A page should fit one message (so the pager can edit it): drop snippets if it does not."""
+    parts = render_answer(answer, ctx.lang, ctx.config.organization.tz, snippets=snippets)
+    if len(parts) > 1 and snippets:
+        parts = render_answer(answer, ctx.lang, ctx.config.organization.tz, snippets=False)
+    return parts
+
+
+async def on_page(update: Update, ctx: BotContext) -> None:
+    """Next/Previous: show another page in place of this one."""
+    query = update.callback_query
+    if query is None:
+        return
+    parsed = parse_pager_data(query.data)
+    request = ctx.services.pages.get(parsed[0]) if parsed else None
+    if request is None or parsed is None:
+        await query.answer(None if query.data == PAGER_NOOP else t_plain("search.expired", ctx.lang))
+        return
+    answer = await ctx.archive.rerun(request, parsed[1])
+    parts = _one_message(answer, ctx, snippets=request.kind in ("ask", "search"))
+    keyboard = pager_keyboard(parsed[0], page_index(answer), page_count(answer), ctx.lang)
+    await query.answer()
+    if len(parts) == 1:
+        try:
+            await query.edit_message_text(parts[0], reply_markup=keyboard)
+        except BadRequest as err:  # pressing the same page twice: "message is not modified"
+            if "not modified" not in str(err).lower():
+                raise
+        return
+    await reply(update, ctx, parts, keyboard=keyboard)

@@ -1,0 +1,108 @@
+"""What every handler shares: replying in the right chat and forum topic, reading commands, admin checks."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Awaitable, Callable, Sequence
+
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters, Update
+from telegram.constants import ChatType
+
+from bot.telegram.context import BotContext
+from bot.telegram.format import split_html
+from bot.telegram.i18n import t
+
+Handler = Callable[[Update, BotContext], Awaitable[None]]
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]{1,64}))?(?=\s|$)")
+
+
+def thread_of(message: Message | None) -> int | None:
+    """The forum topic a message belongs to (replies must go there too), else None."""
+    if message is not None and message.is_topic_message:
+        return message.message_thread_id
+    return None
+
+
+async def reply(
+    update: Update, ctx: BotContext, html: str | Sequence[str], *, keyboard: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Send HTML (split into parts <= 4096) to the update's chat and topic; the keyboard rides the last part."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None:
+        return None
+    parts = [p for text in ([html] if isinstance(html, str) else html) for p in split_html(text)]
+    # In a group several people talk at once: quote the question being answered.
+    quote = None
+    if message is not None and chat.type != ChatType.PRIVATE and update.callback_query is None:
+        quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
+    sent = None
+    for number, part in enumerate(parts, start=1):
+        last = number == len(parts)
+        sent = await ctx.bot.send_message(
+            chat.id, part, message_thread_id=thread_of(message), reply_markup=keyboard if last else None,
+            reply_parameters=quote if number == 1 else None,
+        )
+    return sent
+
+
+def command_of(text: str | None) -> tuple[str, str | None] | None:
+    """('search', 'mediabot') for '/search@mediabot …'; None when the text is not a command."""
+    match = _COMMAND.match(text or "")
+    return (match.group(1).lower(), match.group(2)) if match else None
+
+
+def command_text(update: Update) -> str:
+    """Everything after the command word, stripped ('' when nothing follows)."""
+    text = update.effective_message.text if update.effective_message else ""
+    parts = (text or "").split(maxsplit=1)
+    return parts[1].strip() if len(parts) == 2 else ""
+
+
+def mentions_bot(text: str, username: str) -> bool:
+    """True when `text` contains @username (Telegram usernames are case-insensitive)."""
+    return bool(re.search(rf"(?<![\w@])@{re.escape(username)}\b", text, re.IGNORECASE))
+
+
+def without_mention(text: str, username: str) -> str:
+    """The question with the bot's @mention removed."""
+    return " ".join(re.sub(rf"(?<![\w@])@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).split())
+
+
+def replies_to_bot(message: Message, bot: Bot) -> bool:
+    """A real reply to one of the bot's messages (not the implicit reply to a forum topic's start)."""
+    target = message.reply_to_message
+    if target is None or target.from_user is None or target.from_user.id != bot.id:
+        return False
+    return not (message.is_topic_message and target.message_id == message.message_thread_id)
+
+
+def addressed_to_bot(update: Update, bot: Bot) -> bool:
+    """Is this update for us? Buttons, private chats, our commands, @mentions and replies to us are."""
+    if update.callback_query is not None:
+        return True
+    message = update.message
+    if message is None:
+        return False  # edits, channel posts, membership changes
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    text = message.text or message.caption or ""
+    command = command_of(text)
+    if command is not None:
+        target = command[1]
+        return target is None or target.lower() == (bot.username or "").lower()
+    return mentions_bot(text, bot.username or "") or replies_to_bot(message, bot)
+
+
+def admin_only(handler: Handler) -> Handler:
+    """Let only configured admins run `handler`; others are told it is for admins."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, ctx: BotContext) -> None:
+        user = update.effective_user
+        if user is None or not ctx.access.is_admin(user.id):
+            await reply(update, ctx, t("admin.not_allowed", ctx.lang))
+            return
+        await handler(update, ctx)
+
+    return guarded

@@ -1,0 +1,143 @@
+"""English messages. A key missing here falls back to Vietnamese.
+
+A value may be a dict of plural forms ("one", "other"), chosen by the `n` argument.
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, str | dict[str, str]] = {
+    # --- /start, /help ---
+    "start.text": (
+        "Hello! I monitor the press for your office: I read the configured outlets, "
+        "answer questions about what they published and alert you to new articles on your campaigns.\n\n"
+        "Ask as you would ask a colleague, for example:\n"
+        "• <code>any news about digital transformation this week</code>\n"
+        "• <code>có bài nào về chuyển đổi số tuần này không?</code>\n"
+        "• <code>last 7 days news on vnexpress about floods</code>\n\n"
+        "Type /help for all commands."
+    ),
+    "help.text": (
+        "<b>Just ask</b> — type a question; I understand topics, outlet names and time:\n"
+        "• <code>any news about 5G coverage this week</code>\n"
+        "• <code>có bài nào về chuyển đổi số tuần này không?</code>\n"
+        "• <code>VnExpress đăng gì về biển đảo tháng trước</code>\n\n"
+        "<b>Commands</b>\n"
+        "/search &lt;query&gt; — exact search, e.g. "
+        '<code>/search "chính quyền số" -quảng cáo since:30d</code>\n'
+        "/latest [source id] — newest articles, e.g. <code>/latest baophutho</code>\n"
+        "/news — today's top stories\n"
+        "/sources — outlets and their status\n"
+        "/campaigns — campaigns and article counts\n"
+        "/lang vi — chuyển sang tiếng Việt\n\n"
+        '<b>Query syntax</b>: words (all must match), <code>"phrases"</code>, <code>OR</code>, '
+        "<code>-exclusion</code>, <code>source:id</code>, <code>since:7d</code> or "
+        "<code>since:2026-11-01</code>. Words typed without accents match every accented form."
+    ),
+    "help.short": "I don't know that command. Just type a question, e.g. "
+    "<code>news about floods today</code>, or type /help.",
+    "help.admin": (
+        "<b>Admin commands</b>\n"
+        "/addsource &lt;url&gt; [id] — add a source (preview, then confirm)\n"
+        "/removesource &lt;id&gt; — remove a source\n"
+        "/pause &lt;id&gt; — pause a source\n"
+        "/resume &lt;id&gt; — resume a source\n"
+        "/reload — reload feeds.yaml\n"
+        "/stats — statistics"
+    ),
+    # --- search results ---
+    "count.articles": {"one": "{n} article", "other": "{n} articles"},
+    "summary.found": {"one": "Found {n} article{period}", "other": "Found {n} articles{period}"},
+    "summary.most_in": "; most in {outlets}",
+    "summary.outlet_count": "{name} ({n})",
+    "summary.page": "Page {page}/{pages}",
+    "search.nothing": (
+        "No articles found{period}. Try fewer words or a longer period, for example: {example}"
+    ),
+    "search.example": "digital transformation this month",
+    "search.usage": (
+        'Type a query after the command, e.g. <code>/search "chính quyền số" -quảng cáo since:30d</code>'
+    ),
+    "search.expired": "These results are out of date; please search again.",
+    # --- periods ---
+    "period.today": "today",
+    "period.yesterday": "yesterday",
+    "period.this_week": "this week",
+    "period.last_week": "last week",
+    "period.last_n_days": {"one": "in the last day", "other": "in the last {n} days"},
+    "period.this_month": "this month",
+    "period.last_month": "last month",
+    "period.this_year": "this year",
+    "period.last_year": "last year",
+    "period.last_24_hours": "in the last 24 hours",
+    "period.since_date": "since {date}",
+    # --- buttons ---
+    "button.prev": "« Prev",
+    "button.next": "Next »",
+    "button.approve": "Approve",
+    "button.deny": "Deny",
+    "button.confirm": "Add source",
+    "button.cancel": "Cancel",
+    # --- latest / news ---
+    "latest.header": "Newest on <b>{outlet}</b>",
+    "latest.header_all": "Newest articles",
+    "latest.empty": "No articles yet.",
+    "latest.unknown_source": "There is no source <code>{source_id}</code>. Type /sources for the list.",
+    "news.header": "Top stories {period}",
+    "news.empty": "No top stories {period} yet.",
+    # --- sources and their health ---
+    "sources.header": "<b>Sources</b> ({n})",
+    "sources.row": "{icon} <b>{name}</b> (<code>{source_id}</code>): {state}",
+    "sources.empty": "No sources yet.",
+    "health.ok": "OK",
+    "health.pending": "not checked yet",
+    "health.failing": "failing since {since}: {reason}",
+    "health.silent": "no new articles since {since}",
+    "health.paused": "paused",
+    "health.deactivated": "deactivated: {reason}",
+    # --- campaigns ---
+    "campaigns.header": "<b>Campaigns</b>",
+    "campaigns.row": "<b>{name}</b>: {d7} in 7 days, {d30} in 30 days",
+    "campaigns.empty": "No campaigns yet.",
+    # --- access ---
+    "access.refused": "Sorry, this bot only serves authorised staff. Your Telegram ID: {user_id}",
+    "access.request": "{name} (@{username}, id {user_id}) asks to use the bot",
+    "access.request_no_username": "{name} (id {user_id}) asks to use the bot",
+    "access.approved_user": "You can now use the bot. Type /help to get started.",
+    "access.denied_user": "Your request to use the bot was not approved.",
+    "access.approved_admin": "Approved {name} (id {user_id}).",
+    "access.denied_admin": "Denied {name} (id {user_id}).",
+    "access.already_decided": "This request has already been handled.",
+    # --- admin ---
+    "admin.not_allowed": "This command is for administrators only.",
+    "admin.addsource_usage": "Usage: <code>/addsource https://example.vn/rss/news.rss [id]</code>",
+    "admin.addsource_checking": "Reading {url}…",
+    "admin.addsource_preview": {
+        "one": "<b>{title}</b>: {count} item\nAdd source <code>{source_id}</code>?",
+        "other": "<b>{title}</b>: {count} items\nAdd source <code>{source_id}</code>?",
+    },
+    "admin.addsource_failed": "Could not read this source: {reason}",
+    "admin.addsource_exists": "Source <code>{source_id}</code> already exists.",
+    "admin.addsource_added": "Added source <b>{name}</b> (<code>{source_id}</code>).",
+    "admin.addsource_cancelled": "Cancelled; no source added.",
+    "admin.source_usage": "Usage: <code>/{command} source_id</code>",
+    "admin.unknown_source": "There is no source <code>{source_id}</code>.",
+    "admin.removed": "Removed source <code>{source_id}</code>. Stored articles are kept.",
+    "admin.paused": "Paused source <code>{source_id}</code>.",
+    "admin.resumed": "Resumed source <code>{source_id}</code>.",
+    "admin.reloaded": "Configuration reloaded: {sources} sources, {campaigns} campaigns.",
+    "admin.reload_failed": "Could not reload the configuration; the old one stays in use: {error}",
+    "admin.stats": (
+        "<b>Statistics</b>\n"
+        "Stored articles: {articles} ({articles_24h} in the last 24 hours)\n"
+        "Sources: {sources} ({failing} failing)\n"
+        "Users: {users}\n"
+        "Database: {db_size}"
+    ),
+    # --- errors and settings ---
+    "error.generic": "Something went wrong, please try again later.",
+    "error.bad_query": (
+        "I could not read that query: {reason}. Example: <code>digital transformation since:7d</code>"
+    ),
+    "lang.switched": "Language switched to English.",
+    "lang.usage": "Usage: <code>/lang vi</code> or <code>/lang en</code>",
+}

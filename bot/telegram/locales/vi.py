@@ -1,0 +1,137 @@
+"""Vietnamese messages (the default catalogue). Values are Telegram HTML templates.
+
+Placeholders are filled by `bot.telegram.i18n.t`, which escapes every value, so a
+template may use <b>, <i>, <code> and <a> but a placeholder never injects markup.
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, str | dict[str, str]] = {
+    # --- /start, /help ---
+    "start.text": (
+        "Xin chào! Tôi theo dõi báo chí cho cơ quan: đọc tin từ các báo đã cấu hình, "
+        "tìm bài theo câu hỏi và báo khi có bài mới về các chiến dịch truyền thông.\n\n"
+        "Cứ hỏi như hỏi đồng nghiệp, ví dụ:\n"
+        "• <code>có bài nào về chuyển đổi số tuần này không?</code>\n"
+        "• <code>tin về giáo dục trên Báo Phú Thọ hôm qua</code>\n"
+        "• <code>phòng chống dịch 7 ngày qua</code>\n\n"
+        "Gõ /help để xem tất cả lệnh."
+    ),
+    "help.text": (
+        "<b>Hỏi bằng lời</b> — gõ câu hỏi bình thường, tôi hiểu chủ đề, tên báo và thời gian:\n"
+        "• <code>có bài nào về chuyển đổi số tuần này không?</code>\n"
+        "• <code>VnExpress đăng gì về biển đảo tháng trước</code>\n"
+        "• <code>phòng chống dịch 7 ngày qua</code>\n\n"
+        "<b>Lệnh</b>\n"
+        "/search &lt;truy vấn&gt; — tìm chính xác, ví dụ "
+        '<code>/search "chính quyền số" -quảng cáo since:30d</code>\n'
+        "/latest [mã nguồn] — bài mới nhất, ví dụ <code>/latest baophutho</code>\n"
+        "/news — tin nổi bật hôm nay\n"
+        "/sources — các nguồn tin và tình trạng\n"
+        "/campaigns — các chiến dịch và số bài\n"
+        "/lang en — switch to English\n\n"
+        '<b>Cú pháp truy vấn</b>: các từ (phải có đủ), <code>"cụm từ"</code>, <code>OR</code>, '
+        "<code>-loại trừ</code>, <code>source:mã</code>, <code>since:7d</code> hoặc "
+        "<code>since:2026-11-01</code>. Gõ không dấu sẽ tìm cả các dạng có dấu."
+    ),
+    "help.short": "Tôi không biết lệnh này. Cứ gõ câu hỏi, ví dụ <code>tin về chuyển đổi số hôm nay</code>, "
+    "hoặc gõ /help.",
+    "help.admin": (
+        "<b>Lệnh quản trị</b>\n"
+        "/addsource &lt;url&gt; [mã] — thêm nguồn (xem trước rồi xác nhận)\n"
+        "/removesource &lt;mã&gt; — xóa nguồn\n"
+        "/pause &lt;mã&gt; — tạm dừng nguồn\n"
+        "/resume &lt;mã&gt; — chạy lại nguồn\n"
+        "/reload — nạp lại feeds.yaml\n"
+        "/stats — thống kê"
+    ),
+    # --- search results ---
+    "count.articles": "{n} bài",
+    "summary.found": "Tìm thấy {n} bài{period}",
+    "summary.most_in": ", nhiều nhất trên {outlets}",
+    "summary.outlet_count": "{name} ({n})",
+    "summary.page": "Trang {page}/{pages}",
+    "search.nothing": (
+        "Không tìm thấy bài nào{period}. Thử bỏ bớt từ khóa hoặc mở rộng thời gian, ví dụ: {example}"
+    ),
+    "search.example": "chuyển đổi số tháng này",
+    "search.usage": 'Gõ truy vấn sau lệnh, ví dụ <code>/search "chính quyền số" -quảng cáo since:30d</code>',
+    "search.expired": "Kết quả này đã cũ, vui lòng tìm lại.",
+    # --- periods (the {period} part of a summary; empty when there is none) ---
+    "period.today": "hôm nay",
+    "period.yesterday": "hôm qua",
+    "period.this_week": "tuần này",
+    "period.last_week": "tuần trước",
+    "period.last_n_days": "trong {n} ngày qua",
+    "period.this_month": "tháng này",
+    "period.last_month": "tháng trước",
+    "period.this_year": "năm nay",
+    "period.last_year": "năm ngoái",
+    "period.last_24_hours": "trong 24 giờ qua",
+    "period.since_date": "từ {date}",
+    # --- buttons (plain text: Telegram does not parse HTML in buttons) ---
+    "button.prev": "« Trước",
+    "button.next": "Sau »",
+    "button.approve": "Duyệt",
+    "button.deny": "Từ chối",
+    "button.confirm": "Thêm nguồn",
+    "button.cancel": "Hủy",
+    # --- latest / news ---
+    "latest.header": "Bài mới nhất trên <b>{outlet}</b>",
+    "latest.header_all": "Bài mới nhất",
+    "latest.empty": "Chưa có bài nào.",
+    "latest.unknown_source": "Không có nguồn <code>{source_id}</code>. Gõ /sources để xem danh sách.",
+    "news.header": "Tin nổi bật {period}",
+    "news.empty": "Chưa có tin nổi bật {period}.",
+    # --- sources and their health ---
+    "sources.header": "<b>Nguồn tin</b> ({n})",
+    "sources.row": "{icon} <b>{name}</b> (<code>{source_id}</code>): {state}",
+    "sources.empty": "Chưa có nguồn tin nào.",
+    "health.ok": "hoạt động bình thường",
+    "health.pending": "chưa kiểm tra lần nào",
+    "health.failing": "lỗi từ {since}: {reason}",
+    "health.silent": "không có bài mới từ {since}",
+    "health.paused": "đang tạm dừng",
+    "health.deactivated": "đã ngừng: {reason}",
+    # --- campaigns ---
+    "campaigns.header": "<b>Chiến dịch</b>",
+    "campaigns.row": "<b>{name}</b>: {d7} bài 7 ngày, {d30} bài 30 ngày",
+    "campaigns.empty": "Chưa có chiến dịch nào.",
+    # --- access ---
+    "access.refused": "Xin lỗi, bot này chỉ phục vụ cán bộ được cấp quyền. ID Telegram của bạn: {user_id}",
+    "access.request": "{name} (@{username}, id {user_id}) xin dùng bot",
+    "access.request_no_username": "{name} (id {user_id}) xin dùng bot",
+    "access.approved_user": "Bạn đã được cấp quyền dùng bot. Gõ /help để xem hướng dẫn.",
+    "access.denied_user": "Yêu cầu dùng bot của bạn không được chấp thuận.",
+    "access.approved_admin": "Đã duyệt {name} (id {user_id}).",
+    "access.denied_admin": "Đã từ chối {name} (id {user_id}).",
+    "access.already_decided": "Yêu cầu này đã được xử lý.",
+    # --- admin ---
+    "admin.not_allowed": "Lệnh này chỉ dành cho quản trị viên.",
+    "admin.addsource_usage": "Cách dùng: <code>/addsource https://bao.vn/rss/tin-moi.rss [mã]</code>",
+    "admin.addsource_checking": "Đang đọc thử {url}…",
+    "admin.addsource_preview": "<b>{title}</b>: {count} mục\nThêm nguồn <code>{source_id}</code>?",
+    "admin.addsource_failed": "Không đọc được nguồn này: {reason}",
+    "admin.addsource_exists": "Nguồn <code>{source_id}</code> đã có.",
+    "admin.addsource_added": "Đã thêm nguồn <b>{name}</b> (<code>{source_id}</code>).",
+    "admin.addsource_cancelled": "Đã hủy, không thêm nguồn.",
+    "admin.source_usage": "Cách dùng: <code>/{command} mã_nguồn</code>",
+    "admin.unknown_source": "Không có nguồn <code>{source_id}</code>.",
+    "admin.removed": "Đã xóa nguồn <code>{source_id}</code>. Các bài đã lưu vẫn được giữ.",
+    "admin.paused": "Đã tạm dừng nguồn <code>{source_id}</code>.",
+    "admin.resumed": "Đã chạy lại nguồn <code>{source_id}</code>.",
+    "admin.reloaded": "Đã nạp lại cấu hình: {sources} nguồn, {campaigns} chiến dịch.",
+    "admin.reload_failed": "Không nạp lại được cấu hình, vẫn dùng cấu hình cũ: {error}",
+    "admin.stats": (
+        "<b>Thống kê</b>\n"
+        "Bài đã lưu: {articles} ({articles_24h} trong 24 giờ qua)\n"
+        "Nguồn: {sources} ({failing} đang lỗi)\n"
+        "Người dùng: {users}\n"
+        "Cơ sở dữ liệu: {db_size}"
+    ),
+    # --- errors and settings ---
+    "error.generic": "Đã có lỗi, vui lòng thử lại sau.",
+    "error.bad_query": "Không hiểu truy vấn: {reason}. Ví dụ: <code>chuyển đổi số since:7d</code>",
+    "lang.switched": "Đã chuyển sang tiếng Việt.",
+    "lang.usage": "Cách dùng: <code>/lang vi</code> hoặc <code>/lang en</code>",
+}

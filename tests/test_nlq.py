@@ -1,0 +1,206 @@
+"""Questions typed like to a colleague → Question (query, period, outlets, campaign)."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.nlq import PERIOD_KEYS, Question, understand
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# A Thursday afternoon; the week started on Monday 23/11/2026.
+NOW = datetime(2026, 11, 26, 15, 30, tzinfo=TZ)
+OUTLETS = (
+    ("baophutho", "Báo Phú Thọ"),
+    ("vnexpress", "VnExpress"),
+    ("dantri", "Dân trí"),
+    ("vnexpress_intl", "VnExpress International"),
+)
+CAMPAIGNS = (("chuyen-doi-so", "Chuyển đổi số"), ("den-hung-2026", "Giỗ Tổ Hùng Vương 2026"))
+ALIASES = ("Sở TT&TT Phú Thọ", "Sở Thông tin và Truyền thông")
+
+
+DAY = timedelta(days=1)
+
+
+def ask(text: str, now: datetime = NOW) -> Question:
+    return understand(text, now=now, outlets=OUTLETS, campaigns=CAMPAIGNS, aliases=ALIASES)
+
+
+def at(day: int, month: int = 11, year: int = 2026, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=TZ)
+
+
+# text, query, campaign, sources, period, since, until
+CASES = [
+    ("có bài nào về chuyển đổi số tuần này không?", "", "chuyen-doi-so", (), "period.this_week",
+     at(23), None),
+    ("co bai nao ve chuyen doi so tuan nay khong", "", "chuyen-doi-so", (), "period.this_week", at(23), None),
+    ("CÓ BÀI NÀO VỀ CHUYỂN ĐỔI SỐ TUẦN NÀY KHÔNG", "", "chuyen-doi-so", (), "period.this_week", at(23), None),
+    (
+        "tin về Sở TT&TT Phú Thọ trên Báo Phú Thọ hôm qua",
+        '"Sở TT TT Phú Thọ"',
+        None,
+        ("baophutho",),
+        "period.yesterday",
+        at(25),
+        at(26),
+    ),
+    ("any news about 5G coverage this week", "5G coverage", None, (), "period.this_week", at(23), None),
+    ("phòng chống dịch 7 ngày qua", "phòng chống dịch", None, (), "period.last_n_days", NOW - 7 * DAY, None),
+    ("VnExpress đăng gì về biển đảo tháng trước", "biển đảo", None, ("vnexpress",), "period.last_month",
+     at(1, 10), at(1, 11)),
+    ("Đền Hùng", "Đền Hùng", None, (), None, None, None),
+    ("chuyen-doi-so", "", "chuyen-doi-so", (), None, None, None),
+    ("tin Hà Nội hôm nay", "Hà Nội", None, (), "period.today", at(26), None),
+    ("bão lũ miền Trung hôm qua", "bão lũ miền Trung", None, (), "period.yesterday", at(25), at(26)),
+    ("có bài nào về công nghệ thông tin không", "công nghệ thông tin", None, (), None, None, None),
+    ("COVID-19 tại Đà Nẵng", "COVID-19 Đà Nẵng", None, (), None, None, None),
+    ("Đảng bộ tỉnh Phú Thọ", "Đảng bộ Phú Thọ", None, (), None, None, None),  # 5 words: weak "tỉnh" goes
+    ("Đảng bộ tỉnh", "Đảng bộ tỉnh", None, (), None, None, None),
+    ("tin trên báo dân trí năm ngoái", "", None, ("dantri",), "period.last_year", at(1, 1, 2025), at(1, 1)),
+    ("bài của bao phu tho nam nay", "", None, ("baophutho",), "period.this_year", at(1, 1), None),
+    ("dân trí và vnexpress viết gì về giáo dục", "giáo dục", None, ("dantri", "vnexpress"), None, None, None),
+    ("VnExpress International on flooding", "flooding", None, ("vnexpress_intl",), None, None, None),
+    ("tuần trước có tin gì về Giỗ Tổ Hùng Vương 2026", "", "den-hung-2026", (), "period.last_week",
+     at(16), at(23)),
+    ("last 3 days news on vnexpress about floods", "floods", None, ("vnexpress",), "period.last_n_days",
+     NOW - 3 * DAY, None),
+    ("tình hình an ninh mạng 24 giờ qua", "an ninh mạng", None, (), "period.last_24_hours",
+     NOW - timedelta(hours=24), None),
+    ("2 tuần qua về nông thôn mới", "nông thôn mới", None, (), "period.last_n_days", NOW - 14 * DAY, None),
+    ("tuần qua có gì về giao thông", "giao thông", None, (), "period.last_n_days", NOW - 7 * DAY, None),
+    ("tháng này", "", None, (), "period.this_month", at(1), None),
+    ('"chính quyền số" -quảng cáo since:30d', '"chính quyền số" -quảng cáo', None, (), "period.last_n_days",
+     NOW - 30 * DAY, None),
+    ("bão OR lũ source:vnexpress", "bão OR lũ", None, ("vnexpress",), None, None, None),
+    ("OR bão OR", "bão", None, (), None, None, None),
+    ("since:2026-11-01 giá vàng", "giá vàng", None, (), "period.since_date", at(1), None),
+    ("tin về “hạ tầng số” hôm nay!!!", '"hạ tầng số"', None, (), "period.today", at(26), None),
+    ("có bài nào không?", "", None, (), None, None, None),
+    ("", "", None, (), None, None, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "query", "campaign", "sources", "period", "since", "until"), CASES)
+def test_understand(text, query, campaign, sources, period, since, until):
+    q = ask(text)
+    assert (q.query, q.campaign_id, q.source_ids, q.period) == (query, campaign, sources, period)
+    assert (q.since, q.until) == (since, until)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("any news about 5G coverage this week", "en"),
+        ("có bài nào về chuyển đổi số tuần này không?", "vi"),
+        ("co bai nao ve chuyen doi so tuan nay khong", "vi"),
+        ("Đền Hùng", "vi"),
+        ("any news about Đà Nẵng", "en"),
+        ("VnExpress", None),
+    ],
+)
+def test_language_guess(text, language):
+    assert ask(text).language == language
+
+
+def test_last_n_days_keeps_n():
+    q = ask("phòng chống dịch 7 ngày qua")
+    assert q.period_days == 7
+    assert ask("past 10 days").period_days == 10
+    assert ask("3 tháng qua").period_days == 90
+
+
+def test_absurd_day_count_is_clamped_not_an_overflow():
+    q = ask("999999999999999999999 ngày qua")
+    assert q.period == "period.last_n_days"
+    assert 1 <= q.period_days <= 3660
+    assert q.since is not None and q.since < NOW
+
+
+def test_this_week_on_monday_morning_starts_today():
+    monday = at(23, hour=0, minute=5)
+    assert ask("tuần này", now=monday).since == at(23)
+    sunday = at(29, hour=23, minute=59)
+    assert ask("this week", now=sunday).since == at(23)
+
+
+def test_last_month_across_new_year():
+    q = ask("tháng trước", now=at(5, 1, 2027))
+    assert (q.since, q.until) == (at(1, 12, 2026), at(1, 1, 2027))
+
+
+def test_accented_word_is_not_mistaken_for_a_filler():
+    # "Nội" folds to "noi" like the filler "nói"; "Đà" to "da" like "đã"; typed accents decide.
+    assert ask("Hà Nội").query == "Hà Nội"
+    assert ask("nói gì về Hà Nội").query == "Hà Nội"
+    assert ask("Đà Lạt đã đăng gì").query == "Đà Lạt"
+
+
+def test_user_accents_are_preserved_exactly():
+    assert ask("tin về hoà bình").query == "hoà bình"
+    assert ask("tin ve hoa binh").query == "hoa binh"
+
+
+def test_first_period_wins_and_all_time_words_leave_the_query():
+    q = ask("hôm nay hoặc hôm qua về lũ")
+    assert q.period == "period.today"
+    assert "hôm" not in q.query
+
+
+def test_long_question_drops_weak_words():
+    q = ask("bài viết về tình hình kinh tế xã hội của tỉnh trong quý ba năm nay")
+    assert q.query == "kinh tế xã hội quý ba"
+    assert q.period == "period.this_year"
+
+
+def test_naive_words_outside_known_names_stay():
+    q = understand("tin Phú Thọ", now=NOW, outlets=(), campaigns=())
+    assert q.query == "Phú Thọ"
+
+
+def test_periods_are_catalogue_keys():
+    texts = ["hôm nay", "hôm qua", "tuần này", "tuần trước", "5 ngày qua", "tháng này", "tháng trước",
+             "năm nay", "năm ngoái", "24 giờ qua", "since:2026-01-01"]  # fmt: skip
+    seen = {ask(t).period for t in texts}
+    assert seen == set(PERIOD_KEYS)
+
+
+_ALPHABET = (
+    "abcdđeêghiklmnoôơpqrstuưvxyAĐÊÔƠƯ0123456789 \"'-:&<>?!.,()[]{}*\\/_#@"
+    "áàảãạăắằẳẵặâấầẩẫậéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ"
+    "\u0300\u0301\u0303\u0309\u0323\u200b\u200d\ufeff\u202e\t\n\r\x00🇻🇳😀中文한국어"
+)
+
+
+def _random_text(rng: random.Random) -> str:
+    if rng.random() < 0.3:
+        return (
+            "".join(chr(rng.randrange(0x110000)) for _ in range(rng.randrange(0, 40)))
+            .encode("utf-8", "replace")
+            .decode("utf-8", "replace")
+        )
+    pieces = [rng.choice(_ALPHABET) for _ in range(rng.randrange(0, 80))]
+    words = ["tuần này", "hôm qua", "OR", "-", '"', "since:", "source:", "ngày qua", "7", "chuyen-doi-so",
+             "Báo Phú Thọ", "vnexpress", "Sở TT&TT", "last", "days", "9" * 30]  # fmt: skip
+    for _ in range(rng.randrange(0, 6)):
+        pieces.insert(rng.randrange(len(pieces) + 1), f" {rng.choice(words)} ")
+    return "".join(pieces)
+
+
+def test_fuzz_never_raises_and_query_is_clean():
+    rng = random.Random(20261126)
+    for _ in range(2000):
+        text = _random_text(rng)
+        q = ask(text)
+        assert isinstance(q.query, str)
+        assert q.query == q.query.strip()
+        assert all(c.isalnum() or c in ' "-' for c in q.query), (text, q.query)
+        assert q.query.count('"') % 2 == 0, (text, q.query)
+        assert q.period is None or q.period in PERIOD_KEYS
+        assert q.since is None or q.since.tzinfo is not None
+        assert all(re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", s) for s in q.source_ids), (text, q.source_ids)
