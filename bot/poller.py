@@ -8,7 +8,6 @@ loop keeps the bot responsive while a large batch is indexed).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import sqlite3
@@ -99,11 +98,18 @@ class Poller:
         feeds = await self.writer.run(source_store.due_feeds, now_ts)
         report = PollReport()
         tasks = [asyncio.create_task(self._poll_feed(feed)) for feed in feeds]
-        for done, future in enumerate(asyncio.as_completed(tasks), start=1):
-            outcome = await future
-            report.outcomes.append(outcome)
-            if progress:
-                progress(done, len(tasks), outcome)
+        try:
+            for done, future in enumerate(asyncio.as_completed(tasks), start=1):
+                outcome = await future
+                report.outcomes.append(outcome)
+                if progress:
+                    progress(done, len(tasks), outcome)
+        finally:
+            # Cancelled (shutdown): stop the other feeds' fetches too, and wait for them, so
+            # no task outlives the poll and no write is left half-done.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         report.elapsed = time.monotonic() - started
         return report
 

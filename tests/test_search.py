@@ -229,6 +229,21 @@ def test_only_the_newest_matches_are_ranked_beyond_the_window(conn) -> None:
     assert paged == [h.id for h in page.hits]
 
 
+def test_rank_window_with_an_outlet_filter(conn) -> None:
+    engine = SearchEngine(conn, TZ, clock=lambda: NOW, rank_window=2)
+    everything = SearchEngine(conn, TZ, clock=lambda: NOW)
+    query, outlets = "bão OR phú OR dang", ["vtv", "vnexpress"]
+    matching = [h.id for h in everything.search(query, sources=outlets, limit=10).hits]
+    assert len(matching) == 6
+    page = engine.search(query, sources=outlets, limit=10)
+    assert page.total == 6
+    window = set(sorted(matching, reverse=True)[:2])
+    assert {h.id for h in page.hits[:2]} == window
+    assert [h.id for h in page.hits[2:]] == sorted(set(matching) - window, reverse=True)
+    paged = [h.id for o in range(0, 6, 3) for h in engine.search(query, sources=outlets, limit=3, offset=o).hits]
+    assert paged == [h.id for h in page.hits]
+
+
 def test_facets_count_outlets(engine: SearchEngine) -> None:
     page = engine.search("bão OR thủy OR phú", with_facets=True)
     assert page.top_sources[0] == ("vtv", "Đài Truyền hình Việt Nam", 4)

@@ -5,13 +5,15 @@ Costs measured at 1M articles (design.md) shape three choices here:
   published_ts), the exact published_ts test is applied on top;
 - bm25 scores every match, so when a query matches more than `rank_window` articles
   only the most recent `rank_window` matches are ranked, the rest follow newest first;
-- the total is a plain count, never a ranked query.
+- the total is a plain count (or, when every match fits in the window, the length of the
+  one scoring pass), never a ranked query;
+- article rows are read for the page only: ranking and the recency tie-break stay in the
+  FTS table unless an outlet or date filter needs the join.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -232,7 +234,7 @@ class SearchEngine:
         cutoff = self._window_cutoff(plan)
         window = self._scored(plan, cutoff)
         total = len(window) if cutoff is None else count_matches(self.conn, plan)
-        ranked = self._by_score_then_recency(window)
+        ranked = self._by_score_then_recency(window, offset, limit)
         ids = ranked[offset : offset + limit]
         rest = limit - len(ids)
         if cutoff is not None and rest > 0:
@@ -247,17 +249,19 @@ class SearchEngine:
             params.append(cutoff)
         return self.conn.execute(sql, params).fetchall()
 
-    def _by_score_then_recency(self, rows: list[tuple[int, float]]) -> list[int]:
-        """Ids by bm25, equal scores newest published first (looked up for those rows only)."""
-        counts = Counter(score for _, score in rows)
-        tied = [article_id for article_id, score in rows if counts[score] > 1]
+    def _by_score_then_recency(self, rows: list[tuple[int, float]], offset: int, limit: int) -> list[int]:
+        """Ids by bm25; equal scores newest published first (looked up only for the page's scores)."""
+        rows.sort(key=lambda row: (row[1], -row[0]))
+        page_scores = {score for _, score in rows[offset : offset + limit]}
+        tied = [article_id for article_id, score in rows if score in page_scores]
         published: dict[int, int] = {}
         for start in range(0, len(tied), _CHUNK):
             chunk = tied[start : start + _CHUNK]
             published.update(self.conn.execute(
                 f"SELECT id, published_ts FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk
             ).fetchall())
-        rows.sort(key=lambda row: (row[1], -published.get(row[0], 0), -row[0]))
+        if published:
+            rows.sort(key=lambda row: (row[1], -published.get(row[0], 0), -row[0]))
         return [row[0] for row in rows]
 
     def _ranked_page(self, plan: SearchPlan, total: int, limit: int, offset: int) -> list[int]:
