@@ -19,6 +19,7 @@ from bot.match import campaign_tagger
 from bot.parse import Parser
 from bot.poller import Poller, Writer
 from bot.search.engine import SearchEngine
+from bot.search.facets import SourceMap
 from bot.store.db import _connect, open_db
 from bot.store.sources import sync_sources
 
@@ -39,6 +40,7 @@ class Runtime:
         self.fetcher: Fetcher | None = None
         self.parser: Parser | None = None
         self.poller: Poller | None = None
+        self.source_map = SourceMap()  # shared by every reader thread's engine
 
     async def start(self) -> None:
         """Open the database (migrating it), sync sources from the config, start the pipeline."""
@@ -86,7 +88,7 @@ class Runtime:
         """A search engine on this thread's read connection."""
         engine = getattr(self._local, "engine", None)
         if engine is None or engine.tz != self.config.organization.tz:
-            engine = SearchEngine(self.reader(), self.config.organization.tz)
+            engine = SearchEngine(self.reader(), self.config.organization.tz, source_map=self.source_map)
             self._local.engine = engine
         return engine
 

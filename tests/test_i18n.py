@@ -75,11 +75,12 @@ def test_every_template_is_valid_html_with_hostile_values(lang):
             assert "<Sở" not in text
 
 
-def test_buttons_are_plain_text():
+def test_buttons_and_command_descriptions_are_plain_text():
     for catalogue in CATALOGUES.values():
         for key, entry in catalogue.items():
-            if key.startswith("button."):
+            if key.startswith(("button.", "command.")):
                 assert isinstance(entry, str) and not re.search(r"[<>&{}]", entry), key
+                assert 3 <= len(entry) <= 256 or key.startswith("button."), key  # BotCommand limits
 
 
 def test_values_are_escaped_and_html_values_are_not():

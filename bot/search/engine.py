@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bot.search.facets import SourceMap
 from bot.search.query import ParsedQuery, parse_query
+from bot.search.snippets import marked_snippet, plain_snippet
 from bot.search.types import MARK_END, MARK_START, SearchHit, SearchPage
-from bot.textnorm import fold_vietnamese
 
 # Exact columns weigh 10, folded ones 1: every accent-exact match ranks above every
 # folded-only one (0 inversions in 4.7M measured pairs).
@@ -35,8 +36,6 @@ PUBLISH_CLAMP_S = 600
 STORE_ORDER_SLACK_S = 3600
 _NO_ROWS = 1 << 62
 _CHUNK = 500
-SNIPPET_CHARS = 220
-SNIPPET_LEAD = 60  # characters of context kept before the first match
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,12 +156,13 @@ class SearchEngine:
 
     def __init__(
         self, conn: sqlite3.Connection, tz: ZoneInfo, *, clock: Callable[[], datetime] | None = None,
-        rank_window: int = RANK_WINDOW,
+        rank_window: int = RANK_WINDOW, source_map: SourceMap | None = None,
     ) -> None:
         self.conn = conn
         self.tz = tz
         self._clock = clock or (lambda: datetime.now(UTC))
         self.rank_window = rank_window
+        self.source_map = source_map
 
     def parse(self, query: str) -> ParsedQuery:
         """Compile a query against the engine's clock and timezone (QueryError when meaningless)."""
@@ -185,19 +185,36 @@ class SearchEngine:
         return self.search_plan(plan, limit=limit, offset=offset, with_facets=with_facets)
 
     def search_plan(self, plan: SearchPlan, *, limit: int = 10, offset: int = 0,
-                    with_facets: bool = False) -> SearchPage:
-        """Run an already planned search."""
+                    with_facets: bool = False, newest_first: bool = False) -> SearchPage:
+        """Run an already planned search (`newest_first`: no ranking, latest matches first)."""
         limit, offset = max(0, limit), max(0, offset)
-        if plan.match is not None and not plan.filtered:
-            total, ids = self._unfiltered_page(plan, limit, offset)
+        total, facets = None, ()
+        if with_facets and plan.match is not None and self.source_map is not None:
+            total, facets = self._total_and_facets(plan)
+        if plan.match is not None and not plan.filtered and not newest_first:
+            total, ids = self._unfiltered_page(plan, limit, offset, total)
         else:
-            total = count_matches(self.conn, plan)
-            if plan.match is None:
+            total = count_matches(self.conn, plan) if total is None else total
+            if plan.match is None or newest_first:
                 ids = self._newest_ids(plan, limit, offset)
             else:
                 ids = self._ranked_page(plan, total, limit, offset)
-        facets = self._top_sources(plan) if with_facets and total else ()
+        if with_facets and total and not facets:
+            facets = self._top_sources(plan)
         return SearchPage(self._hits(plan, ids), total, offset, limit, facets)
+
+    def _total_and_facets(self, plan: SearchPlan) -> tuple[int, tuple[tuple[str, str, int], ...]]:
+        """One pass over the matches gives the exact total and the top outlets."""
+        assert self.source_map is not None
+        self.source_map.refresh(self.conn)
+        base, params = matching_sql(self.conn, plan, join=plan.filtered)
+        ids = [row[0] for row in self.conn.execute(f"SELECT {id_column(plan)} {base}", params)]
+        top = self.source_map.count(ids).most_common()
+        top.sort(key=lambda item: (-item[1], item[0]))
+        names = dict(self.conn.execute(
+            f"SELECT id, name FROM sources WHERE id IN ({','.join('?' * len(top[:3]))})", [s for s, _ in top[:3]]
+        ).fetchall()) if top else {}
+        return len(ids), tuple((source, names.get(source, source), n) for source, n in top[:3])
 
     def latest(
         self, *, limit: int = 10, offset: int = 0, sources: Sequence[str] = (), since: datetime | None = None,
@@ -225,7 +242,9 @@ class SearchEngine:
         sql = f"SELECT a.id {base} {order} LIMIT ? OFFSET ?"
         return [row[0] for row in self.conn.execute(sql, [*params, limit, offset])]
 
-    def _unfiltered_page(self, plan: SearchPlan, limit: int, offset: int) -> tuple[int, list[int]]:
+    def _unfiltered_page(
+        self, plan: SearchPlan, limit: int, offset: int, total: int | None = None
+    ) -> tuple[int, list[int]]:
         """(total, page) ranked in the FTS table alone, without a join per match.
 
         bm25 already walks every match of each phrase (its IDF): when all matches fit in the
@@ -233,7 +252,8 @@ class SearchEngine:
         """
         cutoff = self._window_cutoff(plan)
         window = self._scored(plan, cutoff)
-        total = len(window) if cutoff is None else count_matches(self.conn, plan)
+        if total is None:
+            total = len(window) if cutoff is None else count_matches(self.conn, plan)
         ranked = self._by_score_then_recency(window, offset, limit)
         ids = ranked[offset : offset + limit]
         rest = limit - len(ids)
@@ -346,90 +366,3 @@ class SearchEngine:
             published_at=datetime.fromtimestamp(published_ts, self.tz),
             snippet=snippet or plain_snippet(summary) or title, story_id=story_id,
         )
-
-def _strip_marks(marked: str) -> tuple[str, list[tuple[int, int]]]:
-    """Text without marks plus the (start, end) character spans that were marked."""
-    plain: list[str] = []
-    spans: list[tuple[int, int]] = []
-    start: int | None = None
-    for char in marked:
-        if char == MARK_START:
-            start = len(plain)
-        elif char == MARK_END:
-            if start is not None and len(plain) > start:
-                spans.append((start, len(plain)))
-            start = None
-        else:
-            plain.append(char)
-    return "".join(plain), spans
-
-
-def _fold_positions(exact: str) -> list[int]:
-    """For each character of fold_vietnamese(exact), the index of the character it came from."""
-    positions: list[int] = []
-    for index, char in enumerate(exact):
-        positions.extend([index] * len(fold_vietnamese(char)))
-    return positions
-
-
-def _matched_spans(exact_marked: str, fold_marked: str) -> tuple[str, list[tuple[int, int]]]:
-    # The folded column marks what an accent-free term matched; its positions map back to
-    # the accented text because folding keeps or drops characters one by one.
-    exact, spans = _strip_marks(exact_marked)
-    folded, fold_spans = _strip_marks(fold_marked)
-    positions = _fold_positions(exact)
-    if len(positions) == len(folded):
-        spans += [(positions[s], positions[e - 1] + 1) for s, e in fold_spans]
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        # "Đền" and "Hùng" matched as two words read better as one marked "Đền Hùng".
-        if merged and (start <= merged[-1][1] or not exact[merged[-1][1] : start].strip()):
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return exact, merged
-
-
-def _window(text: str, first: tuple[int, int]) -> tuple[int, int]:
-    start = 0
-    if first[0] > SNIPPET_LEAD:
-        space = text.find(" ", first[0] - SNIPPET_LEAD, first[0])
-        start = space + 1 if space != -1 else first[0] - SNIPPET_LEAD
-    end = len(text)
-    if end - start > SNIPPET_CHARS:
-        end = start + SNIPPET_CHARS
-        space = text.rfind(" ", first[1], end)
-        end = max(space if space != -1 else end, first[1])
-    return start, end
-
-
-def _with_marks(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
-    out, cursor = [], start
-    for s, e in spans:
-        s, e = max(s, start), min(e, end)
-        if s >= e:
-            continue
-        out += [text[cursor:s], MARK_START, text[s:e], MARK_END]
-        cursor = e
-    out.append(text[cursor:end])
-    body = "".join(out).strip()
-    return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
-
-
-def marked_snippet(display: str, exact_marked: str, fold_marked: str, *, whole: bool = False) -> str | None:
-    """The matched part of a column with MARK_START/MARK_END around matches; None when nothing matched."""
-    exact, spans = _matched_spans(exact_marked, fold_marked)
-    if not spans:
-        return None
-    # Show the outlet's own text (its tone placement) when it lines up with the indexed form.
-    text = display if len(display) == len(exact) else exact
-    start, end = (0, len(text)) if whole else _window(text, spans[0])
-    return _with_marks(text, spans, start, end)
-
-
-def plain_snippet(text: str) -> str:
-    """The start of a summary, cut at a word boundary."""
-    if len(text) <= SNIPPET_CHARS:
-        return text
-    space = text.rfind(" ", 0, SNIPPET_CHARS)
-    return text[: space if space > 0 else SNIPPET_CHARS].rstrip() + "…"

@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from bot.errors import MediabotError, QueryError
 from bot.nlq import Question, understand
 from bot.runtime import Runtime
-from bot.search.engine import SearchEngine, SearchPlan, count_matches, plan_query
+from bot.search.engine import SearchEngine, SearchPlan, plan_query
 from bot.search.query import ParsedQuery
 from bot.search.types import SearchPage
 from bot.store import access as access_store
@@ -167,11 +167,7 @@ class ArchiveService:
     def _news(self, rt: Runtime, request: PageRequest, page: int) -> Answer:
         engine = rt.engine()
         plan = engine.plan(organization_query(rt))
-        window = _window(request, page)
-        total = count_matches(engine.conn, plan)
-        ids = queries.newest_matching_ids(engine.conn, plan, window["limit"], window["offset"])
-        hits = queries.hits_in_order(engine.conn, plan, ids, engine.tz)
-        return Answer(SearchPage(hits, total, window["offset"], window["limit"]), None, request)
+        return Answer(engine.search_plan(plan, **_window(request, page), newest_first=True), None, request)
 
     def _campaign_counts(self, rt: Runtime, now: datetime) -> list[CampaignCount]:
         engine = rt.engine()

@@ -7,15 +7,11 @@ transaction, so an admin action is either recorded with its effect or not at all
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.config import Source
 from bot.normalize import url_key
-from bot.search.engine import SearchPlan, marked_snippet, matching_sql, plain_snippet
-from bot.search.types import MARK_END, MARK_START, SearchHit
 from bot.store.access import insert_audit, transaction
 from bot.store.sources import remove_source, set_paused, upsert_source
 
@@ -121,44 +117,3 @@ def archive_stats(conn: sqlite3.Connection, now_ts: int) -> dict[str, int | str]
         "sources_paused": paused,
         "db_bytes": page_size * pages,
     }
-
-
-def newest_matching_ids(conn: sqlite3.Connection, plan: SearchPlan, limit: int, offset: int) -> list[int]:
-    """Ids of matching articles, newest first (no ranking: "what was written about us lately")."""
-    if plan.sources == ():
-        return []
-    base, params = matching_sql(conn, plan)
-    sql = f"SELECT a.id {base} ORDER BY a.published_ts DESC, a.id DESC LIMIT ? OFFSET ?"
-    return [row[0] for row in conn.execute(sql, [*params, limit, offset])]
-
-
-def hits_in_order(
-    conn: sqlite3.Connection, plan: SearchPlan, ids: Sequence[int], tz: ZoneInfo
-) -> tuple[SearchHit, ...]:
-    """Search hits for `ids`, in that order, with the matched words marked in the snippet."""
-    if not ids or plan.match is None:
-        return ()
-    marked = ", ".join(f"highlight(articles_fts, {col}, ?, ?)" for col in range(4))
-    rows = conn.execute(
-        f"""SELECT a.id, a.title, a.url, a.source_id, coalesce(s.name, a.source_id), a.published_ts,
-                   a.summary, a.story_id, {marked}
-            FROM articles_fts CROSS JOIN articles a ON a.id = articles_fts.rowid
-            LEFT JOIN sources s ON s.id = a.source_id
-            WHERE articles_fts MATCH ? AND articles_fts.rowid IN ({",".join("?" * len(ids))})""",
-        [*(MARK_START, MARK_END) * 4, plan.match, *ids],
-    )
-    by_id = {row[0]: row for row in rows}
-    return tuple(_hit(by_id[i], tz) for i in ids if i in by_id)
-
-
-def _hit(row: tuple, tz: ZoneInfo) -> SearchHit:
-    article_id, title, url, source, source_name, published_ts, summary, story_id = row[:8]
-    title_exact, body_exact, title_fold, body_fold = row[8:12]
-    snippet = marked_snippet(summary, body_exact, body_fold) or marked_snippet(
-        title, title_exact, title_fold, whole=True
-    )
-    return SearchHit(
-        id=article_id, title=title, url=url, source=source, source_name=source_name,
-        published_at=datetime.fromtimestamp(published_ts, tz),
-        snippet=snippet or plain_snippet(summary) or title, story_id=story_id,
-    )

@@ -134,17 +134,24 @@ def shorten_html(fragment: str, limit: int) -> str:
     if utf16_len(fragment) <= limit:
         return fragment
     segments = _segments(fragment)
-    while _segments_len(segments) > limit:
-        texts = [i for i, (is_tag, _) in enumerate(segments) if not is_tag and len(segments[i][1]) > 1]
-        if not texts:
-            # Only markup is left to cut: keep the words, drop the tags.
-            parts = split_html(esc(html.unescape(re.sub(r"<[^>]*>", "", fragment))), limit)
-            return parts[0] if parts else ""
-        longest = max(texts, key=lambda i: utf16_len(_escaped(segments[i][1])))
-        text = segments[longest][1]
-        excess = _segments_len(segments) - limit
-        budget = utf16_len(_escaped(text)) - excess - 1  # 1 for the "…"
-        segments[longest] = (False, truncate_text(text, _chars_within(text, budget) + 1))
+    sizes = [utf16_len(seg if is_tag else _escaped(seg)) for is_tag, seg in segments]
+    total = sum(sizes)
+    texts = sorted(
+        (i for i, (is_tag, seg) in enumerate(segments) if not is_tag and len(seg) > 1), key=lambda i: -sizes[i]
+    )
+    for i in texts:
+        excess = total - limit
+        if excess <= 0:
+            break
+        text = segments[i][1]
+        budget = sizes[i] - excess - 1  # 1 for the "…"
+        short = truncate_text(text, _chars_within(text, budget) + 1) if budget > 0 else "…"
+        segments[i] = (False, short)
+        total -= sizes[i] - utf16_len(_escaped(short))
+    if total > limit:
+        # Markup alone is too long: keep the words, drop the tags.
+        parts = split_html(esc(html.unescape(re.sub(r"<[^>]*>", "", fragment))), limit)
+        return parts[0] if parts else ""
     return "".join(seg if is_tag else _escaped(seg) for is_tag, seg in segments)
 
 
@@ -171,10 +178,6 @@ def _segments(fragment: str) -> list[tuple[bool, str]]:
         elif part:
             out.append((False, html.unescape(part)))
     return out
-
-
-def _segments_len(segments: Sequence[tuple[bool, str]]) -> int:
-    return sum(utf16_len(seg if is_tag else _escaped(seg)) for is_tag, seg in segments)
 
 
 def split_html(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:

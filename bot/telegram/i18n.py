@@ -86,9 +86,7 @@ def count_articles(n: int, lang: str) -> str:
     return t("count.articles", lang, n=n)
 
 
-def period_label(
-    period: str | None, lang: str, *, days: int | None = None, since: datetime | None = None
-) -> str:
+def period_label(period: str | None, lang: str, *, days: int | None = None, since: datetime | None = None) -> str:
     """Label of a period key from `bot.nlq` ("tuần này", "in the last 7 days"); "" for none."""
     if not period:
         return ""

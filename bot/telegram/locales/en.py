@@ -44,19 +44,30 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "/reload — reload feeds.yaml\n"
         "/stats — statistics"
     ),
+    # --- command menu descriptions ---
+    "command.start": "About this bot",
+    "command.help": "Help and examples",
+    "command.search": "Search with a query",
+    "command.latest": "Newest articles (by source)",
+    "command.news": "Today's top stories",
+    "command.sources": "Sources and their status",
+    "command.campaigns": "Campaigns and article counts",
+    "command.lang": "Change language (vi/en)",
+    "command.addsource": "Add a source (admin)",
+    "command.removesource": "Remove a source (admin)",
+    "command.pause": "Pause a source (admin)",
+    "command.resume": "Resume a source (admin)",
+    "command.reload": "Reload the configuration (admin)",
+    "command.stats": "Statistics (admin)",
     # --- search results ---
     "count.articles": {"one": "{n} article", "other": "{n} articles"},
     "summary.found": {"one": "Found {n} article{period}", "other": "Found {n} articles{period}"},
     "summary.most_in": "; most in {outlets}",
     "summary.outlet_count": "{name} ({n})",
     "summary.page": "Page {page}/{pages}",
-    "search.nothing": (
-        "No articles found{period}. Try fewer words or a longer period, for example: {example}"
-    ),
+    "search.nothing": ("No articles found{period}. Try fewer words or a longer period, for example: {example}"),
     "search.example": "digital transformation this month",
-    "search.usage": (
-        'Type a query after the command, e.g. <code>/search "chính quyền số" -quảng cáo since:30d</code>'
-    ),
+    "search.usage": ('Type a query after the command, e.g. <code>/search "chính quyền số" -quảng cáo since:30d</code>'),
     "search.expired": "These results are out of date; please search again.",
     # --- periods ---
     "period.today": "today",
@@ -135,9 +146,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     # --- errors and settings ---
     "error.generic": "Something went wrong, please try again later.",
-    "error.bad_query": (
-        "I could not read that query: {reason}. Example: <code>digital transformation since:7d</code>"
-    ),
+    "error.bad_query": ("I could not read that query: {reason}. Example: <code>digital transformation since:7d</code>"),
     "lang.switched": "Language switched to English.",
     "lang.usage": "Usage: <code>/lang vi</code> or <code>/lang en</code>",
 }

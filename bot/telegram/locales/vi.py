@@ -45,15 +45,28 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "/reload — nạp lại feeds.yaml\n"
         "/stats — thống kê"
     ),
+    # --- command menu descriptions (plain text, shown by Telegram next to each command) ---
+    "command.start": "Giới thiệu bot",
+    "command.help": "Hướng dẫn và ví dụ",
+    "command.search": "Tìm bài theo truy vấn",
+    "command.latest": "Bài mới nhất (theo nguồn)",
+    "command.news": "Tin nổi bật hôm nay",
+    "command.sources": "Các nguồn tin và tình trạng",
+    "command.campaigns": "Các chiến dịch và số bài",
+    "command.lang": "Đổi ngôn ngữ (vi/en)",
+    "command.addsource": "Thêm nguồn tin (quản trị)",
+    "command.removesource": "Xóa nguồn tin (quản trị)",
+    "command.pause": "Tạm dừng nguồn (quản trị)",
+    "command.resume": "Chạy lại nguồn (quản trị)",
+    "command.reload": "Nạp lại cấu hình (quản trị)",
+    "command.stats": "Thống kê (quản trị)",
     # --- search results ---
     "count.articles": "{n} bài",
     "summary.found": "Tìm thấy {n} bài{period}",
     "summary.most_in": ", nhiều nhất trên {outlets}",
     "summary.outlet_count": "{name} ({n})",
     "summary.page": "Trang {page}/{pages}",
-    "search.nothing": (
-        "Không tìm thấy bài nào{period}. Thử bỏ bớt từ khóa hoặc mở rộng thời gian, ví dụ: {example}"
-    ),
+    "search.nothing": ("Không tìm thấy bài nào{period}. Thử bỏ bớt từ khóa hoặc mở rộng thời gian, ví dụ: {example}"),
     "search.example": "chuyển đổi số tháng này",
     "search.usage": 'Gõ truy vấn sau lệnh, ví dụ <code>/search "chính quyền số" -quảng cáo since:30d</code>',
     "search.expired": "Kết quả này đã cũ, vui lòng tìm lại.",
