@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+from collections.abc import Mapping
 from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -26,6 +27,15 @@ _BLOCK_TAG = re.compile(
 )
 _DROPPED = ["script", "style", "noscript", "template", "iframe", "object", "embed", "svg"]
 _IMAGE_ATTRS = ("src", "data-src", "data-original", "data-lazy-src")
+# What the regex path cannot do right: drop whole elements (scripts, link-only lists),
+# comments and CDATA, or tags whose attributes hide a ">".
+_NEEDS_TREE = re.compile(
+    r"<\s*(?:script|style|noscript|template|iframe|object|embed|svg|ul|ol)\b|<!|<\?|=\s*[\"'][^\"']*>",
+    re.IGNORECASE,
+)
+_IMG_TAG = re.compile(r"<\s*img\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(r"""([a-zA-Z][\w:-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+_ANY_TAG = re.compile(r"<[^>]*>")
 # Zero-width characters that CMS editors leave in titles; they break search and equality.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad"))
 
@@ -46,6 +56,13 @@ def html_text_and_image(html: str, base_url: str) -> tuple[str, str | None]:
         return "", None
     if "<" not in html:
         return collapse_spaces(htmllib.unescape(html)), None
+    if not _NEEDS_TREE.search(html):
+        return _simple_text_and_image(html, base_url)
+    return _tree_text_and_image(html, base_url)
+
+
+def _tree_text_and_image(html: str, base_url: str) -> tuple[str, str | None]:
+    """Parse-tree path: drops scripts and link-only lists, copes with any markup."""
     tree = LexborHTMLParser(_BLOCK_TAG.sub(r" \g<0>", html))
     image = _image_of(tree, base_url)
     tree.strip_tags(_DROPPED)
@@ -57,6 +74,22 @@ def html_text_and_image(html: str, base_url: str) -> tuple[str, str | None]:
     return collapse_spaces(text), image
 
 
+def _simple_text_and_image(html: str, base_url: str) -> tuple[str, str | None]:
+    """Regex path for fragments without lists, scripts or comments (most feed descriptions).
+
+    Measured on a 50-item feed: ~10 µs an item instead of ~110 µs through a parse tree,
+    which was as much as feedparser's own cost per feed.
+    """
+    image = None
+    for tag in _IMG_TAG.finditer(html):
+        attrs = {m[0].lower(): m[1] or m[2] or m[3] for m in _ATTR.findall(tag.group(0))}
+        image = _usable_image(attrs, base_url)
+        if image:
+            break
+    text = _ANY_TAG.sub("", _BLOCK_TAG.sub(r" \g<0>", html))
+    return collapse_spaces(htmllib.unescape(text)), image
+
+
 def collapse_spaces(text: str) -> str:
     """NFC text with invisible characters removed and every whitespace run made one space."""
     return nfc(" ".join(text.translate(_INVISIBLE).split()))
@@ -64,13 +97,19 @@ def collapse_spaces(text: str) -> str:
 
 def _image_of(tree: LexborHTMLParser, base_url: str) -> str | None:
     for img in tree.css("img"):
-        attrs = img.attributes
-        for name in _IMAGE_ATTRS:
-            src = (attrs.get(name) or "").strip()
-            if src and not src.startswith("data:"):
-                url = urljoin(base_url, src) if base_url else src
-                if url.startswith(("http://", "https://", "//")) or not base_url:
-                    return url
+        image = _usable_image(img.attributes, base_url)
+        if image:
+            return image
+    return None
+
+
+def _usable_image(attrs: Mapping[str, str | None], base_url: str) -> str | None:
+    for name in _IMAGE_ATTRS:
+        src = htmllib.unescape(attrs.get(name) or "").strip()
+        if src and not src.startswith("data:"):
+            url = urljoin(base_url, src) if base_url else src
+            if url.startswith(("http://", "https://", "//")) or not base_url:
+                return url
     return None
 
 

@@ -83,10 +83,15 @@ def _is_tracking(key: str) -> bool:
     return key in _TRACKING_PARAMS or key.startswith(_TRACKING_PREFIXES)
 
 
-def url_key(url: str) -> str:
-    """Dedup key: canonical URL without scheme and leading `www.` (http and https alike)."""
-    canonical = canonical_url(url) or url.strip()
-    rest = canonical.split("://", 1)[-1]
+def url_key(url: str, *, canonical: bool = False) -> str:
+    """Dedup key: canonical URL without scheme and leading `www.` (http and https alike).
+
+    `canonical=True` says `url` already came from canonical_url (the store's case), which
+    skips parsing it a second time.
+    """
+    if not canonical:
+        url = canonical_url(url) or url.strip()
+    rest = url.split("://", 1)[-1]
     return rest[4:] if rest.startswith("www.") else rest
 
 
@@ -106,15 +111,18 @@ def clean_text(text: str) -> str:
     return collapse_spaces(text)
 
 
-def story_title_key(title: str) -> str:
-    """Key clustering one story across outlets: accents folded, lowercase, no punctuation."""
-    folded = fold_vietnamese(nfc(title)).casefold()
-    return " ".join(_NON_WORD.sub(" ", folded).split())
+def story_title_key(title: str, *, folded: bool = False) -> str:
+    """Key clustering one story across outlets: accents folded, lowercase, no punctuation.
+
+    `folded=True`: `title` is already fold_vietnamese output (the store has it from indexing).
+    """
+    text = (title if folded else fold_vietnamese(nfc(title))).casefold()
+    return " ".join(_NON_WORD.sub(" ", text).split())
 
 
-def story_text_key(summary: str) -> str | None:
+def story_text_key(summary: str, *, folded: bool = False) -> str | None:
     """Hash of the folded start of a summary (near-identical texts); None when too short to mean it."""
-    key = story_title_key(summary)
+    key = story_title_key(summary, folded=folded)
     if len(key) < _TEXT_KEY_MIN:
         return None
     return hashlib.blake2b(key[:_TEXT_KEY_SPAN].encode(), digest_size=16).hexdigest()

@@ -72,6 +72,59 @@ class Writer:
         self._executor.shutdown(wait=True)
 
 
+class GroupCommit:
+    """Stores the batches of many feeds in as few transactions as the writer allows.
+
+    While one transaction runs, batches from feeds that finish meanwhile wait and go into the
+    next one together: fewer commits, and the after-insert hooks (campaign and subscription
+    matching, one FTS query each) run once per group instead of once per feed.
+    """
+
+    MAX_ARTICLES = 2000  # bounds how long one transaction holds the write lock
+
+    def __init__(self, writer: Writer, hooks: Callable[[], Sequence[AfterInsertHook]]) -> None:
+        self.writer = writer
+        self.hooks = hooks
+        self._pending: list[tuple[Sequence[Article], int, asyncio.Future[int]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def store(self, articles: Sequence[Article], feed_id: int) -> int:
+        """Store one feed's articles; returns how many were new."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append((articles, feed_id, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain())
+        return await future
+
+    async def idle(self) -> None:
+        """Wait until every batch handed in so far is stored (or has failed)."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    def _take_group(self) -> list[tuple[Sequence[Article], int, asyncio.Future[int]]]:
+        size, count = 0, 0
+        for articles, _feed, _future in self._pending:
+            if count and size + len(articles) > self.MAX_ARTICLES:
+                break
+            size, count = size + len(articles), count + 1
+        group, self._pending = self._pending[:count], self._pending[count:]
+        return group
+
+    async def _drain(self) -> None:
+        while self._pending:
+            group = self._take_group()
+            try:
+                result = await self.writer.run(store_articles, [(a, f) for a, f, _ in group], self.hooks())
+            except Exception as err:  # every feed of the group failed; each records it
+                for *_, future in group:
+                    if not future.done():
+                        future.set_exception(err)
+                continue
+            for (*_, future), new in zip(group, result.new_per_batch, strict=True):
+                if not future.done():  # the feed's poll may have been cancelled (shutdown)
+                    future.set_result(new)
+
+
 class Poller:
     """Polls feeds and stores what is new."""
 
@@ -86,6 +139,7 @@ class Poller:
         self.hooks = tuple(hooks)
         self.clock = clock
         self._wake = asyncio.Event()
+        self._store = GroupCommit(writer, lambda: self.hooks)
 
     def wake(self) -> None:
         """Check due feeds now instead of at the next scheduled time (a source was added or resumed)."""
@@ -110,6 +164,7 @@ class Poller:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self._store.idle()
         report.elapsed = time.monotonic() - started
         return report
 
@@ -162,8 +217,7 @@ class Poller:
         self, feed: source_store.FeedRow, now: datetime, status: str, result: Any,
         body_hash: str | None, articles: list[Article],
     ) -> FeedOutcome:
-        stored = await self.writer.run(store_articles, [(articles, feed.id)], self.hooks) if articles else None
-        new = len(stored.new_ids) if stored else 0
+        new = await self._store.store(articles, feed.id) if articles else 0
         if articles:
             gap = scheduler.publish_gap([a.published_at for a in articles], now)
             interval = scheduler.success_interval(self.config.polling, feed.source_interval_s, gap)

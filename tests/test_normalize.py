@@ -358,3 +358,45 @@ def test_oversized_text_is_cut_at_a_word() -> None:
     assert article.title.endswith("Ninh…") or article.title.endswith("Quảng…")
     assert 4900 < len(article.summary) <= 5000
     assert len(article.author) <= 200
+
+
+def _corpus_descriptions() -> list[str]:
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+
+    corpus = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "feeds"
+    out = []
+    for path in sorted(corpus.glob("*.rss")):
+        for item in ET.fromstring(path.read_bytes()).iter("item"):
+            out.append(item.findtext("description") or "")
+    return [d for d in out if "<" in d]
+
+
+FRAGMENTS = [
+    '<a href="/x"><img width=130 height=100 src="/i/a.jpg" ></a></br>Từ ngày 17-23/7, Hà Nội ghi nhận 1.400 ca',
+    "<p>Đoạn <b>một</b> &amp; hai</p><p>Đoạn &lt;ba&gt;</p>",
+    '<img data-src="https://cdn.vn/x.png" src="data:image/gif;base64,AA"> Thuỷ lợi',
+    "<div class='a'>Hoà bình<br/>thuỷ lợi</div>",
+    "<img src=x.jpg>Tin &#225; &ocirc;ng",
+]
+
+
+def test_fast_html_path_agrees_with_the_parse_tree() -> None:
+    from bot.htmltext import _NEEDS_TREE, _simple_text_and_image, _tree_text_and_image
+
+    fragments = FRAGMENTS + _corpus_descriptions()
+    simple = [f for f in fragments if not _NEEDS_TREE.search(f)]
+    assert len(simple) >= len(FRAGMENTS)  # the fast path is really taken
+    for fragment in simple:
+        base = "https://baophutho.vn/rss/"
+        assert _simple_text_and_image(fragment, base) == _tree_text_and_image(fragment, base), fragment
+
+
+@pytest.mark.parametrize("text", ["Phú Thọ: Khai mạc Giỗ Tổ Hùng Vương!", "Thuỷ lợi Hoà Bình – ĐỒNG bằng", "Plain ASCII, text."])
+def test_story_keys_from_folded_text_equal_keys_from_raw_text(text: str) -> None:
+    from bot.textnorm import index_forms
+
+    folded = index_forms(text)[1]
+    assert story_title_key(folded, folded=True) == story_title_key(text)
+    long = (text + " ") * 10
+    assert story_text_key(index_forms(long)[1], folded=True) == story_text_key(long)

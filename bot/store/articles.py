@@ -26,6 +26,7 @@ STORY_WINDOW_S = 3 * 86400  # "same normalised title within 3 days" is one story
 class StoreResult:
     new_ids: tuple[int, ...]
     duplicates: int
+    new_per_batch: tuple[int, ...] = ()  # new articles of each (articles, feed_id) batch, in order
 
 
 def iso_utc(moment: datetime) -> str:
@@ -43,43 +44,50 @@ def _find_story(conn: sqlite3.Connection, title_key: str, text_key: str | None, 
     return row[0] if row else None
 
 
-def _assign_story(conn: sqlite3.Connection, article: Article, ts: int) -> int:
-    title_key = story_title_key(article.title)
-    text_key = story_text_key(article.summary)
-    story_id = _find_story(conn, title_key, text_key, ts)
-    if story_id is None:
-        return conn.execute(
-            "INSERT INTO stories (title_key, text_key, first_ts) VALUES (?, ?, ?)", (title_key, text_key, ts)
-        ).lastrowid
-    conn.execute("UPDATE stories SET articles = articles + 1 WHERE id = ?", (story_id,))
-    return story_id
+class _Inserter:
+    """Inserts articles with ids it chooses, so each row is written once, story included.
 
+    Choosing the id is safe: BEGIN IMMEDIATE holds the database's only write lock, and an
+    INTEGER PRIMARY KEY is max(id) + 1 anyway.
+    """
 
-def _insert_one(conn: sqlite3.Connection, article: Article, feed_id: int | None) -> int | None:
-    """Insert one article with its FTS row; None when it is a duplicate (URL or source+guid)."""
-    published_ts = int(article.published_at.timestamp())
-    cursor = conn.execute(
-        """INSERT OR IGNORE INTO articles (source_id, feed_id, url, url_key, guid, title, summary,
-               image_url, author, published_at, published_ts, fetched_ts)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (
-            article.source_id, feed_id, article.url, url_key(article.url), article.guid, article.title,
-            article.summary, article.image_url, article.author, iso_utc(article.published_at),
-            published_ts, int(article.fetched_at.timestamp()),
-        ),
-    )
-    if cursor.rowcount == 0:
-        return None
-    article_id = cursor.lastrowid
-    story_id = _assign_story(conn, article, published_ts)
-    conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, article_id))
-    title, title_fold = index_forms(article.title)
-    body, body_fold = index_forms(article.summary)
-    conn.execute(
-        "INSERT INTO articles_fts (rowid, title, body, title_fold, body_fold) VALUES (?, ?, ?, ?, ?)",
-        (article_id, title, body, title_fold, body_fold),
-    )
-    return article_id
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()[0]
+
+    def insert(self, article: Article, feed_id: int | None) -> int | None:
+        """Insert one article with its FTS row and story; None when it is a duplicate (URL or source+guid)."""
+        published_ts = int(article.published_at.timestamp())
+        title, title_fold = index_forms(article.title)
+        body, body_fold = index_forms(article.summary)
+        title_key = story_title_key(title_fold, folded=True)
+        text_key = story_text_key(body_fold, folded=True)
+        article_id = self.next_id
+        story_id = _find_story(self.conn, title_key, text_key, published_ts)
+        cursor = self.conn.execute(
+            """INSERT OR IGNORE INTO articles (id, source_id, feed_id, url, url_key, guid, title, summary,
+                   image_url, author, published_at, published_ts, fetched_ts, story_id)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                article_id, article.source_id, feed_id, article.url, url_key(article.url, canonical=True),
+                article.guid, article.title, article.summary, article.image_url, article.author,
+                iso_utc(article.published_at), published_ts, int(article.fetched_at.timestamp()),
+                story_id or article_id,
+            ),
+        )
+        if cursor.rowcount == 0:
+            return None
+        self.next_id += 1
+        if story_id is None:
+            self.conn.execute(
+                "INSERT INTO stories (id, title_key, text_key, first_ts) VALUES (?, ?, ?, ?)",
+                (article_id, title_key, text_key, published_ts),
+            )
+        self.conn.execute(
+            "INSERT INTO articles_fts (rowid, title, body, title_fold, body_fold) VALUES (?, ?, ?, ?, ?)",
+            (article_id, title, body, title_fold, body_fold),
+        )
+        return article_id
 
 
 def store_articles(
@@ -89,16 +97,20 @@ def store_articles(
 ) -> StoreResult:
     """Insert batches of (articles, feed_id) in ONE transaction and run `hooks` on the new ids."""
     new_ids: list[int] = []
+    per_batch: list[int] = []
     duplicates = 0
     conn.execute("BEGIN IMMEDIATE")
     try:
+        inserter = _Inserter(conn)
         for articles, feed_id in batches:
+            before = len(new_ids)
             for article in articles:
-                article_id = _insert_one(conn, article, feed_id)
+                article_id = inserter.insert(article, feed_id)
                 if article_id is None:
                     duplicates += 1
                 else:
                     new_ids.append(article_id)
+            per_batch.append(len(new_ids) - before)
         if new_ids:
             for hook in hooks:
                 hook(conn, new_ids)
@@ -106,18 +118,5 @@ def store_articles(
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return StoreResult(tuple(new_ids), duplicates)
+    return StoreResult(tuple(new_ids), duplicates, tuple(per_batch))
 
-
-def delete_articles(conn: sqlite3.Connection, ids: Sequence[int]) -> int:
-    """Delete articles and their FTS rows (retention, tests)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for article_id in ids:
-            conn.execute("DELETE FROM articles_fts WHERE rowid = ?", (article_id,))
-            conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return len(ids)
