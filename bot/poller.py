@@ -8,6 +8,7 @@ loop keeps the bot responsive while a large batch is indexed).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import sqlite3
@@ -70,6 +71,50 @@ class Writer:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+
+
+class HealthWrites:
+    """Feed health updates, applied in one transaction per group instead of one each.
+
+    In steady state nearly every check is a 304 whose only write is its health row; a
+    thousand of them were a thousand commits. Nothing waits for these writes except the end
+    of a poll: if the process dies first, a feed is merely checked again.
+    """
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+        self._pending: list[Callable[[sqlite3.Connection], None]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, write: Callable[[sqlite3.Connection], None]) -> None:
+        """Queue `write(conn)`; it runs in the next group transaction."""
+        self._pending.append(write)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain())
+
+    async def idle(self) -> None:
+        """Wait until every queued write is applied."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            group, self._pending = self._pending, []
+            try:
+                await self.writer.run(_apply_in_one_transaction, group)
+            except Exception:  # health is bookkeeping: log it, never take the poller down
+                log.exception("could not record the health of %d feeds", len(group))
+
+
+def _apply_in_one_transaction(conn: sqlite3.Connection, writes: list[Callable[[sqlite3.Connection], None]]) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for write in writes:
+            write(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 class GroupCommit:
@@ -140,6 +185,7 @@ class Poller:
         self.clock = clock
         self._wake = asyncio.Event()
         self._store = GroupCommit(writer, lambda: self.hooks)
+        self._health = HealthWrites(writer)
 
     def wake(self) -> None:
         """Check due feeds now instead of at the next scheduled time (a source was added or resumed)."""
@@ -165,6 +211,7 @@ class Poller:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self._store.idle()
+            await self._health.idle()
         report.elapsed = time.monotonic() - started
         return report
 
@@ -225,12 +272,12 @@ class Poller:
             upper = feed.source_interval_s or self.config.polling.max_interval
             previous = feed.interval_s or feed.source_interval_s or self.config.polling.interval
             interval = min(upper, previous * 1.2)
-        await self.writer.run(
-            source_store.record_success, feed.id, now=now,
+        self._health.submit(functools.partial(
+            source_store.record_success, feed_id=feed.id, now=now,
             next_check_ts=now.timestamp() + scheduler.jittered(interval), interval_s=interval,
             new_articles=new, etag=result.etag, last_modified=result.last_modified, body_hash=body_hash,
             url=result.permanent_url,
-        )
+        ))
         if status == "new" and not new:
             status = "unchanged"  # parsed, but every article was already stored
         return FeedOutcome(feed.id, feed.source_id, feed.url, status, new, len(articles))
@@ -240,10 +287,10 @@ class Poller:
         failures = feed.consecutive_failures + 1
         delay = scheduler.failure_interval(self.config.polling, feed.source_interval_s, failures, retry_after)
         deactivate = failures >= self.config.polling.max_failures
-        await self.writer.run(
-            source_store.record_failure, feed.id, now=now, error=error,
+        self._health.submit(functools.partial(
+            source_store.record_failure, feed_id=feed.id, now=now, error=error,
             next_check_ts=now.timestamp() + delay, deactivate=deactivate,
-        )
+        ))
         if deactivate:
             log.warning("feed %s deactivated after %d failures: %s", feed.url, failures, error)
         return FeedOutcome(feed.id, feed.source_id, feed.url, "failed", error=error)
