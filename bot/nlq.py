@@ -87,6 +87,7 @@ TIME_PHRASES: tuple[tuple[str, str], ...] = (
 # Question words and politeness: dropped wherever they stand (as whole words only).
 VI_FILLER: tuple[str, ...] = (
     "có bài nào", "có tin nào", "có bài viết nào", "có thông tin gì", "có thông tin nào", "có gì mới",
+    "tin gì mới", "gì mới", "tin mới", "bài mới",
     "có bài", "có tin", "bài viết", "bài báo", "tin tức", "thông tin", "bản tin", "liên quan đến",
     "liên quan tới", "liên quan", "cho tôi", "cho mình", "cho em", "cho anh", "cho chị", "cho tớ",
     "tìm giúp", "tìm cho", "tìm kiếm", "xem giúp", "mới nhất", "gần đây", "hay không", "hay chưa",
@@ -121,7 +122,7 @@ PROTECTED: tuple[str, ...] = (
     "bài học", "bài toán", "bài hát", "bài thuốc", "bài bản", "bài trừ", "hàng không", "không gian",
     "không khí", "không quân", "phòng không", "không ảnh", "trở về", "quay về", "về hưu", "về đích",
     "về nguồn", "xem xét", "tìm hiểu", "giúp đỡ", "được mùa", "nói chuyện", "đăng ký", "đăng kiểm",
-    "đăng cai", "cái gì", "fake news", "news agency",
+    "đăng cai", "cái gì", "nông thôn mới", "fake news", "news agency",
 )  # fmt: skip
 # Words that may stand right before an outlet name: "trên báo VnExpress", "của Báo Phú Thọ".
 # "và"/"and" join two outlet names ("Dân trí và VnExpress").

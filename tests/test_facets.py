@@ -38,3 +38,26 @@ def test_map_learns_articles_stored_after_it_was_loaded(conn) -> None:  # noqa: 
 def test_count_of_unknown_or_no_ids() -> None:
     mapping = SourceMap()
     assert mapping.count([]) == {} and mapping.count([10**6]) == {}
+
+
+@pytest.mark.parametrize("rank_window", [2, 50])
+@pytest.mark.parametrize(
+    ("query", "kwargs"),
+    [
+        ("bão OR lũ OR thủy OR tỉnh", {"sources": ["vtv"]}),
+        ("bao OR thuy OR tinh OR du source:vtv source:baophutho", {}),
+        ("bão OR thủy OR tỉnh OR du", {"sources": ["vtv", "baophutho"], "since": NOW - timedelta(days=7)}),
+        ("tỉnh OR bão OR hòa OR năm OR số", {"sources": ["vnexpress", "vtv"], "until": NOW - timedelta(days=3)}),
+        ("Đền Hùng", {"sources": ["nobody"]}),
+    ],
+)
+def test_outlet_path_pages_equal_the_sql_path(conn, query: str, kwargs: dict, rank_window: int) -> None:  # noqa: F811
+    fast = SearchEngine(conn, TZ, clock=lambda: NOW, source_map=SourceMap(), rank_window=rank_window)
+    slow = SearchEngine(conn, TZ, clock=lambda: NOW, rank_window=rank_window)
+    first = slow.search(query, limit=2, **kwargs)
+    assert first.total >= (0 if kwargs.get("sources") == ["nobody"] else 3)  # several pages are compared
+    for offset in range(0, first.total + 2, 2):
+        a = fast.search(query, limit=2, offset=offset, with_facets=True, **kwargs)
+        b = slow.search(query, limit=2, offset=offset, with_facets=True, **kwargs)
+        assert (a.total, a.top_sources) == (b.total, b.top_sources)
+        assert [h.id for h in a.hits] == [h.id for h in b.hits], offset

@@ -55,6 +55,8 @@ CASES = [
     ("VnExpress đăng gì về biển đảo tháng trước", "biển đảo", None, ("vnexpress",), "period.last_month",
      at(1, 10), at(1, 11)),
     ("Đền Hùng", "Đền Hùng", None, (), None, None, None),
+    ("có tin gì mới về Đền Hùng không?", "Đền Hùng", None, (), None, None, None),
+    ("xây dựng nông thôn mới", "xây dựng nông thôn mới", None, (), None, None, None),
     ("chuyen-doi-so", "", "chuyen-doi-so", (), None, None, None),
     ("tin Hà Nội hôm nay", "Hà Nội", None, (), "period.today", at(26), None),
     ("bão lũ miền Trung hôm qua", "bão lũ miền Trung", None, (), "period.yesterday", at(25), at(26)),

@@ -392,7 +392,9 @@ def test_fast_html_path_agrees_with_the_parse_tree() -> None:
         assert _simple_text_and_image(fragment, base) == _tree_text_and_image(fragment, base), fragment
 
 
-@pytest.mark.parametrize("text", ["Phú Thọ: Khai mạc Giỗ Tổ Hùng Vương!", "Thuỷ lợi Hoà Bình – ĐỒNG bằng", "Plain ASCII, text."])
+@pytest.mark.parametrize(
+    "text", ["Phú Thọ: Khai mạc Giỗ Tổ Hùng Vương!", "Thuỷ lợi Hoà Bình – ĐỒNG bằng", "Plain ASCII, text."]
+)
 def test_story_keys_from_folded_text_equal_keys_from_raw_text(text: str) -> None:
     from bot.textnorm import index_forms
 

@@ -54,3 +54,11 @@ class SourceMap:
         counts = Counter(picked if isinstance(picked, tuple) else (picked,))
         counts.pop(_MISSING, None)
         return Counter({self._names[code]: n for code, n in counts.items()})
+
+    def select(self, ids: Sequence[int], sources: Sequence[str]) -> list[int]:
+        """The ids (in their order) whose article belongs to one of `sources`."""
+        wanted = {self._index[s] for s in sources if s in self._index}
+        if not wanted:
+            return []
+        codes, size = self._codes, len(self._codes)
+        return [i for i in ids if i < size and codes[i] in wanted]
