@@ -15,7 +15,7 @@ from bot.opml import feeds_to_sources, read_opml, write_opml
 from bot.poller import PollReport
 from bot.progress import ProgressReporter
 from bot.runtime import Runtime
-from bot.search.engine import SearchEngine
+from bot.search.engine import open_engine
 from bot.search.types import MARK_END, MARK_START, SearchHit
 from bot.store.db import open_db
 from bot.store.sources import source_statuses, sync_sources, upsert_source
@@ -88,11 +88,12 @@ def _hit_text(hit: SearchHit, tty: bool) -> str:
 
 def search(config: Config, db_path: str, query: str, *, limit: int, as_json: bool) -> int:
     """Print the best matches of `query`."""
-    db = open_db(db_path)
+    open_db(db_path).conn.close()  # creates or migrates the schema
+    engine = open_engine(db_path, config.organization.tz, outlet_map=False)
     try:
-        page = SearchEngine(db.conn, config.organization.tz).search(query, limit=max(1, limit))
+        page = engine.search(query, limit=max(1, limit))
     finally:
-        db.conn.close()
+        engine.close()
     if as_json:
         for hit in page.hits:
             print(_hit_json(hit))

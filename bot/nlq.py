@@ -87,7 +87,7 @@ TIME_PHRASES: tuple[tuple[str, str], ...] = (
 # Question words and politeness: dropped wherever they stand (as whole words only).
 VI_FILLER: tuple[str, ...] = (
     "có bài nào", "có tin nào", "có bài viết nào", "có thông tin gì", "có thông tin nào", "có gì mới",
-    "tin gì mới", "gì mới", "tin mới", "bài mới",
+    "tin gì mới", "gì mới", "tin mới nhất", "bài mới nhất", "tin mới", "bài mới",
     "có bài", "có tin", "bài viết", "bài báo", "tin tức", "thông tin", "bản tin", "liên quan đến",
     "liên quan tới", "liên quan", "cho tôi", "cho mình", "cho em", "cho anh", "cho chị", "cho tớ",
     "tìm giúp", "tìm cho", "tìm kiếm", "xem giúp", "mới nhất", "gần đây", "hay không", "hay chưa",

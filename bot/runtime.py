@@ -20,7 +20,7 @@ from bot.parse import Parser
 from bot.poller import Poller, Writer
 from bot.search.engine import SearchEngine
 from bot.search.facets import SourceMap
-from bot.store.db import _connect, open_db
+from bot.store.db import connect, open_db
 from bot.store.sources import sync_sources
 
 T = TypeVar("T")
@@ -76,19 +76,25 @@ class Runtime:
 
     def reader(self) -> sqlite3.Connection:
         """A read connection for the calling thread (SQLite connections are not shared across threads)."""
-        conn = getattr(self._local, "conn", None)
+        return self._thread_connection("reader")
+
+    def _thread_connection(self, name: str) -> sqlite3.Connection:
+        conn = getattr(self._local, name, None)
         if conn is None:
-            conn = _connect(self.db_path)
-            self._local.conn = conn
+            conn = connect(self.db_path)
+            setattr(self._local, name, conn)
             with self._readers_lock:
                 self._readers.append(conn)
         return conn
 
     def engine(self) -> SearchEngine:
-        """A search engine on this thread's read connection."""
+        """A search engine on this thread's read connections."""
         engine = getattr(self._local, "engine", None)
         if engine is None or engine.tz != self.config.organization.tz:
-            engine = SearchEngine(self.reader(), self.config.organization.tz, source_map=self.source_map)
+            engine = SearchEngine(
+                self.reader(), self.config.organization.tz, source_map=self.source_map,
+                side_conn=self._thread_connection("side"),
+            )
             self._local.engine = engine
         return engine
 

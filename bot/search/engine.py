@@ -13,9 +13,11 @@ Costs measured at 1M articles (design.md) shape three choices here:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -36,6 +38,9 @@ RANK_WINDOW = 2_000
 PUBLISH_CLAMP_S = 600
 STORE_ORDER_SLACK_S = 3600
 _NO_ROWS = 1 << 62
+# Runs the exact-count pass of large result sets beside the ranking pass (see _unfiltered_page).
+_SIDE_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search-side")
+Facets = tuple[tuple[str, str, int], ...]
 _CHUNK = 500
 
 
@@ -158,12 +163,22 @@ class SearchEngine:
     def __init__(
         self, conn: sqlite3.Connection, tz: ZoneInfo, *, clock: Callable[[], datetime] | None = None,
         rank_window: int = RANK_WINDOW, source_map: SourceMap | None = None,
+        side_conn: sqlite3.Connection | None = None,
     ) -> None:
         self.conn = conn
         self.tz = tz
         self._clock = clock or (lambda: datetime.now(UTC))
         self.rank_window = rank_window
         self.source_map = source_map
+        # A second connection to the same database for the pass that can run in parallel;
+        # only this engine's thread uses it, and it waits for the result before returning.
+        self.side_conn = side_conn
+
+    def close(self) -> None:
+        """Close the engine's connections (for engines made by open_engine)."""
+        self.conn.close()
+        if self.side_conn is not None:
+            self.side_conn.close()
 
     def parse(self, query: str) -> ParsedQuery:
         """Compile a query against the engine's clock and timezone (QueryError when meaningless)."""
@@ -192,11 +207,11 @@ class SearchEngine:
         if plan.match is not None and plan.sources and self.source_map is not None and not newest_first:
             return self._outlet_page(plan, limit, offset, with_facets)
         total, facets = None, ()
-        if with_facets and plan.match is not None and self.source_map is not None:
-            total, facets = self._total_and_facets(plan)
         if plan.match is not None and not plan.filtered and not newest_first:
-            total, ids = self._unfiltered_page(plan, limit, offset, total)
+            total, ids, facets = self._unfiltered_page(plan, limit, offset, with_facets)
         else:
+            if with_facets and plan.match is not None and self.source_map is not None:
+                total, facets = self._total_and_facets(plan)
             total = count_matches(self.conn, plan) if total is None else total
             if plan.match is None or newest_first:
                 ids = self._newest_ids(plan, limit, offset)
@@ -206,21 +221,26 @@ class SearchEngine:
             facets = self._top_sources(plan)
         return SearchPage(self._hits(plan, ids), total, offset, limit, facets)
 
-    def _total_and_facets(self, plan: SearchPlan) -> tuple[int, tuple[tuple[str, str, int], ...]]:
+    def _total_and_facets(
+        self, plan: SearchPlan, conn: sqlite3.Connection | None = None
+    ) -> tuple[int, tuple[tuple[str, str, int], ...]]:
         """One pass over the matches gives the exact total and the top outlets."""
         assert self.source_map is not None
-        self.source_map.refresh(self.conn)
-        base, params = matching_sql(self.conn, plan, join=plan.filtered)
-        ids = [row[0] for row in self.conn.execute(f"SELECT {id_column(plan)} {base}", params)]
-        return len(ids), self._facets_of(ids)
+        conn = conn or self.conn
+        self.source_map.refresh(conn)
+        base, params = matching_sql(conn, plan, join=plan.filtered)
+        ids = [row[0] for row in conn.execute(f"SELECT {id_column(plan)} {base}", params)]
+        return len(ids), self._facets_of(ids, conn)
 
-    def _facets_of(self, ids: Sequence[int]) -> tuple[tuple[str, str, int], ...]:
+    def _facets_of(
+        self, ids: Sequence[int], conn: sqlite3.Connection | None = None
+    ) -> tuple[tuple[str, str, int], ...]:
         """Top three outlets of these article ids, with their names."""
         assert self.source_map is not None
         top = sorted(self.source_map.count(ids).items(), key=lambda item: (-item[1], item[0]))[:3]
         if not top:
             return ()
-        names = dict(self.conn.execute(
+        names = dict((conn or self.conn).execute(
             f"SELECT id, name FROM sources WHERE id IN ({','.join('?' * len(top))})", [s for s, _ in top]
         ).fetchall())
         return tuple((source, names.get(source, source), n) for source, n in top)
@@ -301,31 +321,72 @@ class SearchEngine:
         return [row[0] for row in self.conn.execute(sql, [*params, limit, offset])]
 
     def _unfiltered_page(
-        self, plan: SearchPlan, limit: int, offset: int, total: int | None = None
-    ) -> tuple[int, list[int]]:
-        """(total, page) ranked in the FTS table alone, without a join per match.
+        self, plan: SearchPlan, limit: int, offset: int, with_facets: bool
+    ) -> tuple[int, list[int], Facets]:
+        """(total, page, facets) ranked in the FTS table alone, without a join per match.
 
-        bm25 already walks every match of each phrase (its IDF): when all matches fit in the
-        window, scoring them all gives the total too, saving the separate count.
+        One query walks the matches newest first, scoring them, and stops after the window:
+        it yields the window's scores and tells whether there are more matches. When there
+        are not, it also gave the total and the outlets. When there are, the exact total needs
+        a full pass of its own; it runs on the side connection meanwhile, so a common phrase
+        costs about one pass of wall time instead of three (measured at 1M: p50 37 → 17 ms).
         """
-        cutoff = self._window_cutoff(plan)
-        window = self._scored(plan, cutoff)
-        if total is None:
-            total = len(window) if cutoff is None else count_matches(self.conn, plan)
+        side = self._start_side_pass(plan, with_facets)
+        try:
+            window = self._scored_window(plan)
+        except BaseException:
+            self._abandon(side)
+            raise
+        cut = len(window) > self.rank_window
+        cutoff = window[self.rank_window - 1][0] if cut else None  # oldest id in the window
+        if cut:
+            window = window[: self.rank_window]
+            total, facets = side.result() if side else self._side_pass(plan, with_facets, self.conn)
+        else:
+            self._abandon(side)  # not needed: the window holds every match
+            total, facets = len(window), self._window_facets(window, with_facets)
         ranked = self._by_score_then_recency(window, offset, limit)
         ids = ranked[offset : offset + limit]
         rest = limit - len(ids)
         if cutoff is not None and rest > 0:
             ids += self._older_ids(plan, cutoff, rest, max(0, offset - len(ranked)))
-        return total, ids
+        if with_facets and total and not facets and self.source_map is None:
+            facets = self._top_sources(plan)
+        return total, ids, facets
 
-    def _scored(self, plan: SearchPlan, cutoff: int | None) -> list[tuple[int, float]]:
-        sql = f"SELECT articles_fts.rowid, {RANK} FROM articles_fts WHERE articles_fts MATCH ?"
-        params: list[object] = [plan.match]
-        if cutoff is not None:
-            sql += " AND articles_fts.rowid >= ?"
-            params.append(cutoff)
-        return self.conn.execute(sql, params).fetchall()
+    def _window_facets(self, window: list[tuple[int, float]], with_facets: bool) -> Facets:
+        if not (with_facets and window and self.source_map is not None):
+            return ()
+        self.source_map.refresh(self.conn)
+        return self._facets_of([row[0] for row in window])
+
+    def _scored_window(self, plan: SearchPlan) -> list[tuple[int, float]]:
+        """The newest `rank_window` + 1 matches with their bm25 scores, newest first."""
+        return self.conn.execute(
+            f"""SELECT rowid, {RANK} FROM articles_fts WHERE articles_fts MATCH ?
+                ORDER BY rowid DESC LIMIT ?""",
+            [plan.match, self.rank_window + 1],
+        ).fetchall()
+
+    def _abandon(self, side: Future[tuple[int, Facets]] | None) -> None:
+        """Stop a side pass that is no longer needed; its connection is free when this returns."""
+        if side is None or side.cancel():
+            return
+        assert self.side_conn is not None
+        self.side_conn.interrupt()
+        with contextlib.suppress(Exception):  # "interrupted", or it had finished anyway
+            side.result()
+
+    def _start_side_pass(self, plan: SearchPlan, with_facets: bool) -> Future[tuple[int, Facets]] | None:
+        if self.side_conn is None:
+            return None
+        return _SIDE_POOL.submit(self._side_pass, plan, with_facets, self.side_conn)
+
+    def _side_pass(self, plan: SearchPlan, with_facets: bool, conn: sqlite3.Connection) -> tuple[int, Facets]:
+        """The exact total (and the top outlets, when asked and the outlet map is there)."""
+        if with_facets and self.source_map is not None:
+            return self._total_and_facets(plan, conn)
+        return count_matches(conn, plan), ()
 
     def _by_score_then_recency(self, rows: list[tuple[int, float]], offset: int, limit: int) -> list[int]:
         """Ids by bm25; equal scores newest published first (looked up only for the page's scores)."""
@@ -424,3 +485,17 @@ class SearchEngine:
             published_at=datetime.fromtimestamp(published_ts, self.tz),
             snippet=snippet or plain_snippet(summary) or title, story_id=story_id,
         )
+
+
+def open_engine(
+    path: str, tz: ZoneInfo, *, clock: Callable[[], datetime] | None = None, outlet_map: bool = True
+) -> SearchEngine:
+    """An engine on its own connections, set up like the bot's (side connection, outlet map).
+
+    The outlet map loads one row per article on first use (~0.5 s at 1M): worth it for a
+    long-running process, not for one command-line query.
+    """
+    from bot.store.db import connect
+
+    return SearchEngine(connect(path), tz, clock=clock, source_map=SourceMap() if outlet_map else None,
+                        side_conn=connect(path))

@@ -143,7 +143,7 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def _connect(path: str) -> sqlite3.Connection:
+def connect(path: str) -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves, so one article batch plus
     # its FTS rows, story links, tags and outbox rows is one transaction.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -192,6 +192,6 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     path = str(path)
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite_utils.Database(_connect(path))
+    db = sqlite_utils.Database(connect(path))
     migrate(db)
     return db
