@@ -25,7 +25,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "/search &lt;query&gt; — exact search, e.g. "
         '<code>/search "chính quyền số" -quảng cáo since:30d</code>\n'
         "/latest [source id] — newest articles, e.g. <code>/latest baophutho</code>\n"
-        "/news — today's top stories\n"
+        "/news — what the press wrote about us (our name and aliases)\n"
         "/sources — outlets and their status\n"
         "/campaigns — campaigns and article counts\n"
         "/lang vi — chuyển sang tiếng Việt\n\n"
@@ -49,7 +49,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "command.help": "Help and examples",
     "command.search": "Search with a query",
     "command.latest": "Newest articles (by source)",
-    "command.news": "Today's top stories",
+    "command.news": "What the press wrote about us",
     "command.sources": "Sources and their status",
     "command.campaigns": "Campaigns and article counts",
     "command.lang": "Change language (vi/en)",
@@ -93,8 +93,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "latest.header_all": "Newest articles",
     "latest.empty": "No articles yet.",
     "latest.unknown_source": "There is no source <code>{source_id}</code>. Type /sources for the list.",
-    "news.header": "Top stories {period}",
-    "news.empty": "No top stories {period} yet.",
+    "news.header": "The press about us {period}",
+    "news.empty": "No article has mentioned us {period} yet.",
     # --- sources and their health ---
     "sources.header": "<b>Sources</b> ({n})",
     "sources.row": "{icon} <b>{name}</b> (<code>{source_id}</code>): {state}",

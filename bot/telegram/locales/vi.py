@@ -26,7 +26,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "/search &lt;truy vấn&gt; — tìm chính xác, ví dụ "
         '<code>/search "chính quyền số" -quảng cáo since:30d</code>\n'
         "/latest [mã nguồn] — bài mới nhất, ví dụ <code>/latest baophutho</code>\n"
-        "/news — tin nổi bật hôm nay\n"
+        "/news — báo chí viết về cơ quan (tên và các tên gọi khác)\n"
         "/sources — các nguồn tin và tình trạng\n"
         "/campaigns — các chiến dịch và số bài\n"
         "/lang en — switch to English\n\n"
@@ -50,7 +50,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "command.help": "Hướng dẫn và ví dụ",
     "command.search": "Tìm bài theo truy vấn",
     "command.latest": "Bài mới nhất (theo nguồn)",
-    "command.news": "Tin nổi bật hôm nay",
+    "command.news": "Báo chí viết về cơ quan",
     "command.sources": "Các nguồn tin và tình trạng",
     "command.campaigns": "Các chiến dịch và số bài",
     "command.lang": "Đổi ngôn ngữ (vi/en)",
@@ -94,8 +94,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "latest.header_all": "Bài mới nhất",
     "latest.empty": "Chưa có bài nào.",
     "latest.unknown_source": "Không có nguồn <code>{source_id}</code>. Gõ /sources để xem danh sách.",
-    "news.header": "Tin nổi bật {period}",
-    "news.empty": "Chưa có tin nổi bật {period}.",
+    "news.header": "Báo chí viết về cơ quan {period}",
+    "news.empty": "Chưa có bài nào nhắc đến cơ quan {period}.",
     # --- sources and their health ---
     "sources.header": "<b>Nguồn tin</b> ({n})",
     "sources.row": "{icon} <b>{name}</b> (<code>{source_id}</code>): {state}",
