@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Campaign
 from bot.errors import ConfigError, QueryError
-from bot.search.engine import SearchPlan, id_column, matching_ids, matching_sql, plan_query
+from bot.search.plan import SearchPlan, id_column, matching_ids, matching_sql, plan_query
 from bot.search.query import parse_query
 from bot.store.articles import AfterInsertHook
 

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.nlq import PERIOD_KEYS, Question, understand
+from bot.lexicon import PERIOD_KEYS
+from bot.nlq import Question, understand
 from bot.telegram.i18n import (
     CATALOGUES,
     Html,

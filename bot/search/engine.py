@@ -1,8 +1,7 @@
 """One search engine (SQLite FTS5) behind the CLI, the bot, campaigns and subscriptions.
 
-Costs measured at 1M articles (design.md) shape three choices here:
-- `since:` becomes a rowid range inside the FTS query (14–26× faster than a join on
-  published_ts), the exact published_ts test is applied on top;
+Costs measured at 1M articles (design.md) shape the choices here (the SQL of matching
+and filtering lives in bot.search.plan):
 - bm25 scores every match, so when a query matches more than `rank_window` articles
   only the most recent `rank_window` matches are ranked, the rest follow newest first;
 - the total is a plain count (or, when every match fits in the window, the length of the
@@ -18,11 +17,21 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.search.facets import SourceMap
+from bot.search.plan import (
+    CHUNK,
+    SearchPlan,
+    article_filters,
+    count_matches,
+    first_id_since,
+    id_column,
+    matching_ids,
+    matching_sql,
+    plan_query,
+)
 from bot.search.query import ParsedQuery, parse_query
 from bot.search.snippets import marked_snippet, plain_snippet
 from bot.search.types import MARK_END, MARK_START, SearchHit, SearchPage
@@ -33,124 +42,9 @@ RANK = "bm25(articles_fts, 10.0, 10.0, 1.0, 1.0)"
 # bm25 costs a full pass over each phrase's matches (its IDF) plus ~5 µs per ranked match
 # at 1M rows; measured p50 for a phrase in 6% of rows: 40 ms ranking 5,000, 31 ms ranking 2,000.
 RANK_WINDOW = 2_000
-# normalize clamps published_at to fetched_at + 10 min, so published_ts >= X implies
-# fetched_ts >= X - 600; the extra hour absorbs batches stored out of fetch order.
-PUBLISH_CLAMP_S = 600
-STORE_ORDER_SLACK_S = 3600
-_NO_ROWS = 1 << 62
 # Runs the exact-count pass of large result sets beside the ranking pass (see _unfiltered_page).
 _SIDE_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search-side")
 Facets = tuple[tuple[str, str, int], ...]
-_CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class SearchPlan:
-    """A parsed query plus the caller's filters: everything needed to build SQL."""
-
-    match: str | None
-    sources: tuple[str, ...] | None  # None: any outlet; () : none at all (disjoint filters)
-    since_ts: float | None
-    until_ts: float | None
-    terms: tuple[str, ...] = ()
-
-    @property
-    def filtered(self) -> bool:
-        return self.sources is not None or self.since_ts is not None or self.until_ts is not None
-
-
-def plan_query(
-    parsed: ParsedQuery | None, *, since: datetime | None = None, until: datetime | None = None,
-    sources: Sequence[str] = (),
-) -> SearchPlan:
-    """AND the query's own filters with the caller's (sources intersect, the later `since` wins)."""
-    query_sources = parsed.sources if parsed else ()
-    wanted = tuple(dict.fromkeys(s.lower() for s in sources))
-    if query_sources and wanted:
-        chosen: tuple[str, ...] | None = tuple(s for s in query_sources if s in wanted)
-    else:
-        chosen = query_sources or wanted or None
-    moments = [m for m in (parsed.since if parsed else None, since) if m is not None]
-    return SearchPlan(
-        match=parsed.match if parsed else None,
-        sources=chosen,
-        since_ts=max(m.timestamp() for m in moments) if moments else None,
-        until_ts=until.timestamp() if until else None,
-        terms=parsed.terms if parsed else (),
-    )
-
-
-def first_id_since(conn: sqlite3.Connection, since_ts: float) -> int:
-    """A lower bound on the ids of articles published at or after `since_ts` (O(log n))."""
-    row = conn.execute(
-        """SELECT min(id) FROM (SELECT id FROM articles WHERE fetched_ts >= ?
-                                ORDER BY fetched_ts LIMIT 1000)""",
-        (since_ts - PUBLISH_CLAMP_S - STORE_ORDER_SLACK_S,),
-    ).fetchone()
-    return _NO_ROWS if row[0] is None else row[0]
-
-
-def _article_filters(plan: SearchPlan) -> tuple[list[str], list[object]]:
-    clauses: list[str] = []
-    params: list[object] = []
-    if plan.sources is not None:
-        clauses.append(f"a.source_id IN ({','.join('?' * len(plan.sources))})" if plan.sources else "0")
-        params.extend(plan.sources)
-    if plan.since_ts is not None:
-        clauses.append("a.published_ts >= ?")
-        params.append(plan.since_ts)
-    if plan.until_ts is not None:
-        clauses.append("a.published_ts < ?")
-        params.append(plan.until_ts)
-    return clauses, params
-
-
-def matching_sql(
-    conn: sqlite3.Connection, plan: SearchPlan, *, join: bool = True
-) -> tuple[str, list[object]]:
-    """`FROM … WHERE …` selecting the matching articles (FTS rowid = article id, aliased `a` when joined)."""
-    clauses, params = _article_filters(plan)
-    if plan.match is None:
-        return "FROM articles a WHERE " + (" AND ".join(clauses) or "1"), params
-    fts_clauses, fts_params = ["articles_fts MATCH ?"], [plan.match]
-    if plan.since_ts is not None:
-        fts_clauses.append("articles_fts.rowid >= ?")
-        fts_params.append(first_id_since(conn, plan.since_ts))
-    if not (join or clauses):
-        return "FROM articles_fts WHERE " + " AND ".join(fts_clauses), fts_params
-    # CROSS JOIN pins the FTS table as the outer loop: the planner otherwise may walk
-    # an outlet's articles and probe the full-text index once per row.
-    sql = "FROM articles_fts CROSS JOIN articles a ON a.id = articles_fts.rowid WHERE "
-    return sql + " AND ".join(fts_clauses + clauses), fts_params + params
-
-
-def id_column(plan: SearchPlan) -> str:
-    """The article id column in the FROM clause `matching_sql` builds for this plan."""
-    return "a.id" if plan.match is None else "articles_fts.rowid"
-
-
-def matching_ids(conn: sqlite3.Connection, plan: SearchPlan, ids: Sequence[int]) -> list[int]:
-    """Which of `ids` match the plan, in the order given."""
-    # FTS5 (SQLite 3.40) runs `rowid IN (…)` as one full lookup per id (~0.5 ms each for
-    # common words); a rowid range is one cheap scan, and new articles sit together at the top.
-    found: set[int] = set()
-    base, params = matching_sql(conn, plan)
-    column = id_column(plan)
-    ordered = sorted(set(ids))
-    for start in range(0, len(ordered), _CHUNK):
-        chunk = ordered[start : start + _CHUNK]
-        sql = f"SELECT {column} {base} AND {column} BETWEEN ? AND ?"
-        wanted = set(chunk)
-        found.update(row[0] for row in conn.execute(sql, [*params, chunk[0], chunk[-1]]) if row[0] in wanted)
-    return [i for i in ids if i in found]
-
-
-def count_matches(conn: sqlite3.Connection, plan: SearchPlan) -> int:
-    """Exact number of matching articles, without ranking."""
-    if plan.sources == ():
-        return 0
-    base, params = matching_sql(conn, plan, join=False)
-    return conn.execute(f"SELECT count(*) {base}", params).fetchone()[0]
 
 
 _HIT_COLUMNS = """a.id, a.title, a.url, a.source_id, coalesce(s.name, a.source_id), a.published_ts,
@@ -267,10 +161,10 @@ class SearchEngine:
         ids = self.source_map.select([row[0] for row in self.conn.execute(sql, params)], plan.sources)
         if plan.since_ts is None and plan.until_ts is None:
             return ids
-        clauses, bounds = _article_filters(SearchPlan(None, None, plan.since_ts, plan.until_ts))
+        clauses, bounds = article_filters(SearchPlan(None, None, plan.since_ts, plan.until_ts))
         kept: list[int] = []
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
             kept += [row[0] for row in self.conn.execute(
                 f"SELECT a.id FROM articles a WHERE a.id IN ({','.join('?' * len(chunk))}) AND "
                 + " AND ".join(clauses), [*chunk, *bounds])]
@@ -394,8 +288,8 @@ class SearchEngine:
         page_scores = {score for _, score in rows[offset : offset + limit]}
         tied = [article_id for article_id, score in rows if score in page_scores]
         published: dict[int, int] = {}
-        for start in range(0, len(tied), _CHUNK):
-            chunk = tied[start : start + _CHUNK]
+        for start in range(0, len(tied), CHUNK):
+            chunk = tied[start : start + CHUNK]
             published.update(self.conn.execute(
                 f"SELECT id, published_ts FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk
             ).fetchall())

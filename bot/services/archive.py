@@ -13,7 +13,8 @@ from datetime import datetime, time, timedelta
 from bot.errors import MediabotError, QueryError
 from bot.nlq import Question, understand
 from bot.runtime import Runtime
-from bot.search.engine import SearchEngine, SearchPlan, plan_query
+from bot.search.engine import SearchEngine
+from bot.search.plan import SearchPlan, plan_query
 from bot.search.query import ParsedQuery
 from bot.search.types import SearchPage
 from bot.store import access as access_store
