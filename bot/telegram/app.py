@@ -118,6 +118,13 @@ class _Lifecycle:
             self.poll_task = asyncio.create_task(self.runtime.poller.run(self.stop), name="feed-poller")
             self.poll_task.add_done_callback(_report_poller_end)
         log.info("mediabot is running as @%s", application.bot.username)
+        if self.config.access.mode == "private" and not self.config.access.admins:
+            # Otherwise a new install refuses everyone and nobody can approve them.
+            log.warning(
+                "access.mode is private and access.admins is empty: every user will be refused. "
+                "Write to the bot once, then put the user id it shows you into access.admins in %s",
+                self.config.path,
+            )
 
     async def close(self, _application: BotApplication | None = None) -> None:
         """Stop the poller between transactions, then close the runtime; safe after a failed start."""
