@@ -47,4 +47,13 @@ class ParseError(MediabotError):
 
 
 class QueryError(MediabotError):
-    """A search query with nothing searchable in it."""
+    """A search query that cannot mean anything; str(err) is the English message for the CLI.
+
+    `code` and `params` let the bot say the same in the user's language
+    (catalogue key `query_error.<code>`).
+    """
+
+    def __init__(self, message: str, code: str = "invalid", **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params

@@ -280,7 +280,11 @@ def test_search_syntax_errors_and_usage(srv: FakeTelegram) -> None:
     assert "<code>" in (ask(srv, lan, "/search").html or "")
     reply = ask(srv, lan, "/search -quảng")
     assert reply.text.startswith("Không hiểu truy vấn"), reply.text
+    assert "cần ít nhất một từ" in reply.text and "Exclusions" not in reply.text  # said in Vietnamese
     assert "Traceback" not in reply.text
+    john = srv.user(JOHN, "John", language_code="en")
+    english = ask(srv, john, "/search since:yesterday bão")
+    assert "since:yesterday is not a time" in english.text, english.text
 
 
 def test_latest_all_one_outlet_and_unknown(srv: FakeTelegram) -> None:

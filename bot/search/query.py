@@ -129,7 +129,8 @@ def _classify(chunk: str, negated: bool) -> _Term | str | tuple[str, str]:
     found = _FILTER.match(chunk)
     if found:
         if negated:
-            raise QueryError(f"-{found.group(1).lower()}: cannot be excluded; use {found.group(1).lower()}:…")
+            name = found.group(1).lower()
+            raise QueryError(f"-{name}: cannot be excluded; use {name}:…", "not_excludable", name=name)
         return found.group(1).lower(), found.group(2)
     return _Term(fts_tokens(chunk), negated)
 
@@ -154,15 +155,16 @@ def _since(value: str, now: datetime, tz: ZoneInfo) -> datetime:
         else:
             raise ValueError(value)
     except ValueError:
-        raise QueryError(f"since:{_shown(value)} is not a time: use since:7d, since:24h or since:2026-11-01") \
-            from None
+        raise QueryError(f"since:{_shown(value)} is not a time: use since:7d, since:24h or since:2026-11-01",
+                         "bad_since", value=_shown(value)) from None
     return datetime.combine(day, time(0), tzinfo=tz)
 
 
 def _source(value: str) -> str:
     source_id = value.strip().lower()
     if not _SOURCE_ID.match(source_id):
-        raise QueryError(f"source:{_shown(value)} is not an outlet id (letters, digits, - _ .), e.g. source:vtv")
+        raise QueryError(f"source:{_shown(value)} is not an outlet id (letters, digits, - _ .), e.g. source:vtv",
+                         "bad_source", value=_shown(value))
     return source_id
 
 
@@ -228,12 +230,12 @@ def parse_query(text: str, *, now: datetime, tz: ZoneInfo) -> ParsedQuery:
                 since = moment if since is None else max(since, moment)
     groups, excluded = _groups(items)
     if sum(len(t.tokens) for g in groups for t in g) + sum(len(t.tokens) for t in excluded) > MAX_TOKENS:
-        raise QueryError(f"Query too long: at most {MAX_TOKENS} words")
+        raise QueryError(f"Query too long: at most {MAX_TOKENS} words", "too_long", max=MAX_TOKENS)
     if not groups:
         if excluded:
-            raise QueryError(_ONLY_EXCLUDED)
+            raise QueryError(_ONLY_EXCLUDED, "only_excluded")
         if not sources and since is None:
-            raise QueryError(_EMPTY)
+            raise QueryError(_EMPTY, "empty")
         return ParsedQuery(None, tuple(dict.fromkeys(sources)), since, ())
     terms = tuple(dict.fromkeys(_display(t) for g in groups for t in g))
     return ParsedQuery(_match_string(groups, excluded), tuple(dict.fromkeys(sources)), since, terms)

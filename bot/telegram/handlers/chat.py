@@ -19,7 +19,7 @@ from bot.telegram.handlers.render import (
     render_sources,
     utc_now,
 )
-from bot.telegram.i18n import LANGUAGES, t, t_plain
+from bot.telegram.i18n import LANGUAGES, Html, t, t_plain
 
 
 async def start(update: Update, ctx: BotContext) -> None:
@@ -54,7 +54,8 @@ async def search(update: Update, ctx: BotContext) -> None:
     try:
         answer = await ctx.archive.search(query)
     except QueryError as err:
-        await reply(update, ctx, t("error.bad_query", ctx.lang, reason=str(err)))
+        reason = Html(t(f"query_error.{err.code}", ctx.lang, **err.params))
+        await reply(update, ctx, t("error.bad_query", ctx.lang, reason=reason))
         return
     await send_answer(update, ctx, answer)
 

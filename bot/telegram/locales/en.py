@@ -146,6 +146,13 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     # --- errors and settings ---
     "error.generic": "Something went wrong, please try again later.",
+    "query_error.not_excludable": "-{name}: cannot be excluded (use {name}:…)",
+    "query_error.bad_since": "since:{value} is not a time; use since:7d, since:24h or since:2026-11-01",
+    "query_error.bad_source": "source:{value} is not an outlet id (letters, digits, - _ .), e.g. source:vtv",
+    "query_error.too_long": "the query is too long, at most {max} words",
+    "query_error.only_excluded": "exclusions need at least one word to search for, e.g. <code>storm -flood</code>",
+    "query_error.empty": "there is nothing to search for, e.g. <code>digital transformation</code>",
+    "query_error.invalid": "the query is not valid",
     "error.bad_query": ("I could not read that query: {reason}. Example: <code>digital transformation since:7d</code>"),
     "lang.switched": "Language switched to English.",
     "lang.usage": "Usage: <code>/lang vi</code> or <code>/lang en</code>",

@@ -144,6 +144,13 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     # --- errors and settings ---
     "error.generic": "Đã có lỗi, vui lòng thử lại sau.",
+    "query_error.not_excludable": "không thể loại trừ -{name}: (dùng {name}:…)",
+    "query_error.bad_since": "since:{value} không phải là thời gian; dùng since:7d, since:24h hoặc since:2026-11-01",
+    "query_error.bad_source": "source:{value} không phải mã nguồn tin (chữ, số, - _ .), ví dụ source:vtv",
+    "query_error.too_long": "truy vấn quá dài, tối đa {max} từ",
+    "query_error.only_excluded": "cần ít nhất một từ để tìm bên cạnh các từ loại trừ, ví dụ <code>bão -lũ</code>",
+    "query_error.empty": "chưa có từ nào để tìm, ví dụ <code>chuyển đổi số</code>",
+    "query_error.invalid": "truy vấn không hợp lệ",
     "error.bad_query": "Không hiểu truy vấn: {reason}. Ví dụ: <code>chuyển đổi số since:7d</code>",
     "lang.switched": "Đã chuyển sang tiếng Việt.",
     "lang.usage": "Cách dùng: <code>/lang vi</code> hoặc <code>/lang en</code>",
