@@ -173,3 +173,18 @@ def test_import_opml_rejects_garbage(archive, tmp_path: Path) -> None:
     bad.write_text("<html>not opml", encoding="utf-8")
     proc = mediabot(archive["config"], archive["db"], "import-opml", str(bad))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "bad.opml" in proc.stderr
+
+
+def test_health_reports_recent_polling(archive, tmp_path: Path) -> None:
+    healthy = mediabot(archive["config"], archive["db"], "health")
+    assert healthy.returncode == 0 and healthy.stdout.startswith("healthy: 13 feeds"), healthy.stdout
+    missing = mediabot(archive["config"], tmp_path / "none.db", "health")
+    assert missing.returncode == 1 and "no database" in missing.stdout
+    stale = tmp_path / "stale.db"
+    stale.write_bytes(archive["db"].read_bytes())
+    conn = sqlite3.connect(stale)
+    conn.execute("UPDATE feeds SET last_check_at = '2026-01-01T00:00:00+00:00'")
+    conn.commit()
+    conn.close()
+    old = mediabot(archive["config"], stale, "health")
+    assert old.returncode == 1 and old.stdout.startswith("unhealthy: no feed checked"), old.stdout
