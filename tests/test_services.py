@@ -6,10 +6,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,6 +33,7 @@ from bot.store import access as access_store
 from bot.store.articles import store_articles
 from bot.store.queries import OutletRow
 from bot.store.sources import due_feeds, source_statuses
+from tests.conftest import rss as conftest_rss
 from tests.fakes.feed_server import FeedServer
 
 ADMIN = 4242
@@ -45,15 +44,8 @@ ORG = {"name": "UBND tỉnh Đồng Tháp", "aliases": ["Đồng Tháp", "Tỉnh
 def rss(title: str, items: list[str], *, base: str = "https://baodongthap.example.vn") -> bytes:
     """A small Vietnamese RSS 2.0 feed with the given item titles, newest first."""
     now = datetime.now(UTC)
-    parts = [f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
-             f"<link>{base}/</link>"]
-    for i, item in enumerate(items):
-        link = f"{base}/tin-{i}.html"
-        parts.append(f"<item><title>{escape(item)}</title><link>{link}</link><guid>{link}</guid>"
-                     f"<pubDate>{format_datetime(now - timedelta(hours=i + 1))}</pubDate>"
-                     f"<description>Nội dung bài {i}: {escape(item)}</description></item>")
-    parts.append("</channel></rss>")
-    return "".join(parts).encode("utf-8")
+    dated = [(item, f"Nội dung bài {i}: {item}", now - timedelta(hours=i + 1)) for i, item in enumerate(items)]
+    return conftest_rss(title, dated, site=base)
 
 
 FEED_ITEMS = ["Đồng Tháp khởi công cầu Cao Lãnh 2", "Sen Tháp Mười vào mùa", "Lúa Đông Xuân được mùa"]
