@@ -46,7 +46,7 @@ def _heading(answer: Answer, lang: str) -> str:
             return t("latest.header_all", lang)
         return t("latest.header", lang, outlet=page.hits[0].source_name if page.hits else answer.request.text)
     if kind == "news":
-        return t("news.header", lang, period="")
+        return t("news.header", lang)
     return summary_line(page.total, lang, outlets=outlets)
 
 
@@ -57,7 +57,7 @@ def _nothing(answer: Answer, lang: str) -> str:
     if kind == "latest":
         return t("latest.empty", lang)
     if kind == "news":
-        return t("news.empty", lang, period="")
+        return t("news.empty", lang)
     example = Html(f"<code>{esc(t_plain('search.example', lang))}</code>")
     return t("search.nothing", lang, period="", example=example)
 

@@ -93,8 +93,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "latest.header_all": "Newest articles",
     "latest.empty": "No articles yet.",
     "latest.unknown_source": "There is no source <code>{source_id}</code>. Type /sources for the list.",
-    "news.header": "The press about us {period}",
-    "news.empty": "No article has mentioned us {period} yet.",
+    "news.header": "The press about us",
+    "news.empty": "No article has mentioned us yet.",
     # --- sources and their health ---
     "sources.header": "<b>Sources</b> ({n})",
     "sources.row": "{icon} <b>{name}</b> (<code>{source_id}</code>): {state}",

@@ -94,8 +94,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "latest.header_all": "Bài mới nhất",
     "latest.empty": "Chưa có bài nào.",
     "latest.unknown_source": "Không có nguồn <code>{source_id}</code>. Gõ /sources để xem danh sách.",
-    "news.header": "Báo chí viết về cơ quan {period}",
-    "news.empty": "Chưa có bài nào nhắc đến cơ quan {period}.",
+    "news.header": "Báo chí viết về cơ quan",
+    "news.empty": "Chưa có bài nào nhắc đến cơ quan.",
     # --- sources and their health ---
     "sources.header": "<b>Nguồn tin</b> ({n})",
     "sources.row": "{icon} <b>{name}</b> (<code>{source_id}</code>): {state}",
