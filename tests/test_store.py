@@ -152,3 +152,13 @@ def test_due_feeds_respects_schedule_and_pause(conn) -> None:
     assert feeds[0].id not in {f.id for f in due_feeds(conn, NOW.timestamp())}
     set_paused(conn, "vnexpress", True)
     assert {f.source_id for f in due_feeds(conn, None)} == {"baophutho"}
+
+
+def test_ids_freed_at_the_top_are_not_reused_while_their_story_exists(conn) -> None:
+    first = article("baophutho", "https://baophutho.vn/a1.html", "Khai trương trung tâm điều hành thông minh")
+    (article_id,) = store_articles(conn, [([first], None)]).new_ids
+    conn.execute("DELETE FROM articles_fts WHERE rowid = ?", (article_id,))
+    conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))  # as retention would
+    second = article("baophutho", "https://baophutho.vn/a2.html", "Nông thôn mới ở Tam Nông")
+    (new_id,) = store_articles(conn, [([second], None)]).new_ids
+    assert new_id > article_id

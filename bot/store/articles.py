@@ -47,13 +47,16 @@ def _find_story(conn: sqlite3.Connection, title_key: str, text_key: str | None, 
 class _Inserter:
     """Inserts articles with ids it chooses, so each row is written once, story included.
 
-    Choosing the id is safe: BEGIN IMMEDIATE holds the database's only write lock, and an
-    INTEGER PRIMARY KEY is max(id) + 1 anyway.
+    Choosing the id is safe: BEGIN IMMEDIATE holds the database's only write lock. It is
+    above every story id too, so an id freed by deleting the newest article is never reused
+    while that article's story still exists.
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()[0]
+        self.next_id = conn.execute(
+            "SELECT max(coalesce((SELECT max(id) FROM articles), 0), coalesce((SELECT max(id) FROM stories), 0)) + 1"
+        ).fetchone()[0]
 
     def insert(self, article: Article, feed_id: int | None) -> int | None:
         """Insert one article with its FTS row and story; None when it is a duplicate (URL or source+guid)."""
