@@ -177,7 +177,8 @@ def test_import_opml_rejects_garbage(archive, tmp_path: Path) -> None:
 
 def test_health_reports_recent_polling(archive, tmp_path: Path) -> None:
     healthy = mediabot(archive["config"], archive["db"], "health")
-    assert healthy.returncode == 0 and healthy.stdout.startswith("healthy: 13 feeds"), healthy.stdout
+    feeds = rows(archive["db"], "SELECT count(*) FROM feeds WHERE active = 1")[0][0]
+    assert healthy.returncode == 0 and healthy.stdout.startswith(f"healthy: {feeds} feeds"), healthy.stdout
     missing = mediabot(archive["config"], tmp_path / "none.db", "health")
     assert missing.returncode == 1 and "no database" in missing.stdout
     stale = tmp_path / "stale.db"

@@ -261,6 +261,7 @@ class FeedServer:
         self.inflight[host] = self.inflight.get(host, 0) + 1
         self.max_inflight[host] = max(self.max_inflight.get(host, 0), self.inflight[host])
         self.max_inflight_total = max(self.max_inflight_total, sum(self.inflight.values()))
+        self._notify()  # a request was seen: wait_for(hits(...)) must not wait for its (slow) answer
         done = False
 
         def finish() -> None:
