@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.telegram.context import LANG_KEY, PREF_KEY, BotContext
-from bot.telegram.handlers.common import addressed_to_bot, reply
+from bot.telegram.handlers.common import addressed_to_bot, admin_press, reply
 from bot.telegram.i18n import pick_language, t, t_plain
 
 log = logging.getLogger(__name__)
@@ -74,12 +74,11 @@ async def language_of(ctx: BotContext, user_id: int) -> str:
 
 async def on_decision(update: Update, ctx: BotContext) -> None:
     """Approve/Deny pressed by an admin: store it, say so in place, tell the user."""
-    query, admin = update.callback_query, update.effective_user
-    match = _DECISION.match(query.data or "") if query else None
-    if query is None or admin is None or match is None or not ctx.access.is_admin(admin.id):
-        if query is not None:
-            await query.answer()
+    match = await admin_press(update, ctx, _DECISION)
+    if match is None:
         return
+    query, admin = update.callback_query, update.effective_user
+    assert query is not None and admin is not None  # admin_press checked both
     approve, user_id = match.group(1) == "a", int(match.group(2))
     pending = {row.id: row for row in await ctx.access.pending()}
     if not await ctx.access.decide(admin.id, user_id, approve):

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.services.admin import AdminError
 from bot.telegram.context import BotContext
-from bot.telegram.handlers.common import admin_only, reply
+from bot.telegram.handlers.common import admin_only, admin_press, reply
 from bot.telegram.handlers.render import render_preview, render_stats
 from bot.telegram.i18n import t, t_plain
 
@@ -56,12 +56,11 @@ def _confirm_keyboard(token: str, lang: str) -> InlineKeyboardMarkup:
 
 async def on_confirm(update: Update, ctx: BotContext) -> None:
     """Add/Cancel under a preview: only an admin's press counts, and only once."""
-    query, user = update.callback_query, update.effective_user
-    match = _CONFIRM.match(query.data or "") if query else None
-    if query is None or user is None or match is None or not ctx.access.is_admin(user.id):
-        if query is not None:
-            await query.answer()
+    match = await admin_press(update, ctx, _CONFIRM)
+    if match is None:
         return
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None  # admin_press checked both
     preview = ctx.services.previews.pop(match.group(2))
     await query.answer(None if preview else t_plain("search.expired", ctx.lang))
     if preview is None:

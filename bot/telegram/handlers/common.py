@@ -106,3 +106,15 @@ def admin_only(handler: Handler) -> Handler:
         await handler(update, ctx)
 
     return guarded
+
+
+async def admin_press(update: Update, ctx: BotContext, pattern: re.Pattern[str]) -> re.Match[str] | None:
+    """The parsed data of a button pressed by an admin; for anyone else, or data we did not
+    make, the press is answered silently and None is returned (the button does nothing)."""
+    query, user = update.callback_query, update.effective_user
+    match = pattern.match(query.data or "") if query else None
+    if match is None or user is None or not ctx.access.is_admin(user.id):
+        if query is not None:
+            await query.answer()
+        return None
+    return match
