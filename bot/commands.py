@@ -17,7 +17,7 @@ from bot.progress import ProgressReporter
 from bot.runtime import Runtime
 from bot.search.engine import open_engine
 from bot.search.types import MARK_END, MARK_START, SearchHit
-from bot.store.db import open_db
+from bot.store.db import open_db, transaction
 from bot.store.sources import source_statuses, sync_sources, upsert_source
 
 log = logging.getLogger("mediabot")
@@ -147,10 +147,9 @@ def import_opml(config: Config, db_path: str, file: Path) -> int:
         fresh = [f for f in feeds if f.url not in known_urls]
         new_sources = feeds_to_sources(fresh, taken)
         now = datetime.now(UTC)
-        db.conn.execute("BEGIN IMMEDIATE")
-        for source in new_sources:
-            upsert_source(db.conn, source, "opml", now)
-        db.conn.execute("COMMIT")
+        with transaction(db.conn):
+            for source in new_sources:
+                upsert_source(db.conn, source, "opml", now)
     finally:
         db.conn.close()
     print(f"{file}: {len(feeds)} feeds, {len(new_sources)} added, {len(feeds) - len(new_sources)} already known")

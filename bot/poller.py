@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from bot import scheduler
 from bot.config import Config
@@ -27,9 +27,11 @@ from bot.models import Article
 from bot.parse import Parser
 from bot.store import sources as source_store
 from bot.store.articles import AfterInsertHook, store_articles
+from bot.store.db import transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Item = TypeVar("Item")
 Progress = Callable[[int, int, "FeedOutcome"], None]
 
 
@@ -73,7 +75,33 @@ class Writer:
         self._executor.shutdown(wait=True)
 
 
-class HealthWrites:
+class _Batched(Generic[Item]):
+    """Items queued by many feeds and written by one drain task, a group per transaction.
+
+    The writer thread does one thing at a time: what arrives while it works waits and goes
+    into the next group together.
+    """
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+        self._pending: list[Item] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def _queue(self, item: Item) -> None:
+        self._pending.append(item)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain())
+
+    async def idle(self) -> None:
+        """Wait until every item queued so far is written (or has failed)."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def _drain(self) -> None:
+        raise NotImplementedError
+
+
+class HealthWrites(_Batched[Callable[[sqlite3.Connection], None]]):
     """Feed health updates, applied in one transaction per group instead of one each.
 
     In steady state nearly every check is a 304 whose only write is its health row; a
@@ -81,21 +109,9 @@ class HealthWrites:
     of a poll: if the process dies first, a feed is merely checked again.
     """
 
-    def __init__(self, writer: Writer) -> None:
-        self.writer = writer
-        self._pending: list[Callable[[sqlite3.Connection], None]] = []
-        self._task: asyncio.Task[None] | None = None
-
     def submit(self, write: Callable[[sqlite3.Connection], None]) -> None:
         """Queue `write(conn)`; it runs in the next group transaction."""
-        self._pending.append(write)
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain())
-
-    async def idle(self) -> None:
-        """Wait until every queued write is applied."""
-        if self._task is not None:
-            await asyncio.shield(self._task)
+        self._queue(write)
 
     async def _drain(self) -> None:
         while self._pending:
@@ -107,17 +123,12 @@ class HealthWrites:
 
 
 def _apply_in_one_transaction(conn: sqlite3.Connection, writes: list[Callable[[sqlite3.Connection], None]]) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         for write in writes:
             write(conn)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
-class GroupCommit:
+class GroupCommit(_Batched[tuple[Sequence[Article], int, "asyncio.Future[int]"]]):
     """Stores the batches of many feeds in as few transactions as the writer allows.
 
     While one transaction runs, batches from feeds that finish meanwhile wait and go into the
@@ -128,23 +139,14 @@ class GroupCommit:
     MAX_ARTICLES = 2000  # bounds how long one transaction holds the write lock
 
     def __init__(self, writer: Writer, hooks: Callable[[], Sequence[AfterInsertHook]]) -> None:
-        self.writer = writer
+        super().__init__(writer)
         self.hooks = hooks
-        self._pending: list[tuple[Sequence[Article], int, asyncio.Future[int]]] = []
-        self._task: asyncio.Task[None] | None = None
 
     async def store(self, articles: Sequence[Article], feed_id: int) -> int:
         """Store one feed's articles; returns how many were new."""
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.append((articles, feed_id, future))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain())
+        self._queue((articles, feed_id, future))
         return await future
-
-    async def idle(self) -> None:
-        """Wait until every batch handed in so far is stored (or has failed)."""
-        if self._task is not None:
-            await asyncio.shield(self._task)
 
     def _take_group(self) -> list[tuple[Sequence[Article], int, asyncio.Future[int]]]:
         size, count = 0, 0

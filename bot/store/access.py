@@ -7,11 +7,10 @@ the `*_status`/`*_language`/`count_*` readers, which any connection may run.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.store.db import transaction
 from bot.store.sources import now_iso
 
 PENDING, APPROVED, DENIED = "pending", "approved", "denied"
@@ -40,18 +39,6 @@ class AuditRow:
     action: str
     target: str | None
     detail: str | None
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE … COMMIT, rolled back on any error (the connection is in autocommit)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def user_status(conn: sqlite3.Connection, user_id: int) -> str | None:

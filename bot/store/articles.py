@@ -10,10 +10,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from bot.models import Article
 from bot.normalize import story_text_key, story_title_key, url_key
+from bot.store.db import iso_utc, transaction
 from bot.textnorm import index_forms
 
 # Called inside the insert transaction with the ids of the articles just stored.
@@ -27,11 +27,6 @@ class StoreResult:
     new_ids: tuple[int, ...]
     duplicates: int
     new_per_batch: tuple[int, ...] = ()  # new articles of each (articles, feed_id) batch, in order
-
-
-def iso_utc(moment: datetime) -> str:
-    """ISO 8601 in UTC with an explicit offset, second precision."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def _find_story(conn: sqlite3.Connection, title_key: str, text_key: str | None, ts: int) -> int | None:
@@ -102,8 +97,7 @@ def store_articles(
     new_ids: list[int] = []
     per_batch: list[int] = []
     duplicates = 0
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         inserter = _Inserter(conn)
         for articles, feed_id in batches:
             before = len(new_ids)
@@ -117,9 +111,5 @@ def store_articles(
         if new_ids:
             for hook in hooks:
                 hook(conn, new_ids)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return StoreResult(tuple(new_ids), duplicates, tuple(per_batch))
 

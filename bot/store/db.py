@@ -7,6 +7,9 @@ records the last one applied, so each runs exactly once per database.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -143,6 +146,23 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+def iso_utc(moment: datetime) -> str:
+    """The format of every *_at column: ISO 8601 in UTC with an explicit offset, second precision."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE … COMMIT, rolled back on any error (connections here are in autocommit)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def connect(path: str) -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves, so one article batch plus
     # its FTS rows, story links, tags and outbox rows is one transaction.
@@ -160,15 +180,10 @@ def migrate(db: sqlite_utils.Database) -> int:
     conn = db.conn
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(conn):
             for statement in _statements(script):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     return len(MIGRATIONS)
 
 

@@ -12,7 +12,8 @@ from datetime import datetime
 
 from bot.config import Source
 from bot.normalize import url_key
-from bot.store.access import insert_audit, transaction
+from bot.store.access import insert_audit
+from bot.store.db import transaction
 from bot.store.sources import remove_source, set_paused, upsert_source
 
 

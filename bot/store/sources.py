@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.config import Config, Source
+from bot.store.db import iso_utc, transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,8 @@ class SourceStatus:
 
 
 def now_iso(now: datetime | None = None) -> str:
-    return (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0).isoformat()
+    """`now` (default: the current time) in the *_at column format."""
+    return iso_utc(now or datetime.now(UTC))
 
 
 def upsert_source(conn: sqlite3.Connection, source: Source, origin: str, now: datetime) -> None:
@@ -94,8 +96,7 @@ def upsert_source(conn: sqlite3.Connection, source: Source, origin: str, now: da
 def sync_sources(conn: sqlite3.Connection, config: Config, now: datetime | None = None) -> None:
     """Make the sources table match feeds.yaml; sources added in chat are left alone."""
     now = now or datetime.now(UTC)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         for source in config.sources:
             upsert_source(conn, source, "config", now)
         ids = [s.id for s in config.sources]
@@ -104,10 +105,6 @@ def sync_sources(conn: sqlite3.Connection, config: Config, now: datetime | None 
         conn.execute(
             f"UPDATE sources SET active = 0 WHERE origin = 'config' AND id NOT IN ({placeholders})", ids
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def due_feeds(conn: sqlite3.Connection, now_ts: float | None) -> list[FeedRow]:
