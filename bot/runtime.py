@@ -20,6 +20,7 @@ from bot.parse import Parser
 from bot.poller import Poller, Writer
 from bot.search.engine import SearchEngine
 from bot.search.facets import SourceMap
+from bot.store.articles import AfterInsertHook
 from bot.store.db import connect, open_db
 from bot.store.sources import sync_sources
 
@@ -53,8 +54,11 @@ class Runtime:
 
     def _make_poller(self) -> Poller:
         assert self.writer and self.fetcher and self.parser
-        hooks = [campaign_tagger(self.config.campaigns, self.config.organization.tz)]
-        return Poller(self.config, self.writer, self.fetcher, self.parser, hooks=hooks)
+        return Poller(self.config, self.writer, self.fetcher, self.parser, hooks=self._hooks())
+
+    def _hooks(self) -> tuple[AfterInsertHook, ...]:
+        """What happens inside the transaction that stores new articles (campaign tags, for now)."""
+        return (campaign_tagger(self.config.campaigns, self.config.organization.tz),)
 
     async def reload(self, config: Config) -> None:
         """Adopt a new configuration: sync sources, rebuild the campaign matcher, new fetch limits."""
@@ -72,7 +76,7 @@ class Runtime:
         # The running poll loop reads these attributes on its next cycle.
         self.poller.config = config
         self.poller.fetcher = self.fetcher
-        self.poller.hooks = (campaign_tagger(config.campaigns, config.organization.tz),)
+        self.poller.hooks = self._hooks()
 
     def reader(self) -> sqlite3.Connection:
         """A read connection for the calling thread (SQLite connections are not shared across threads)."""
