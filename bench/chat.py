@@ -57,16 +57,25 @@ QUESTIONS = [
 
 def bench_config(tmp: Path) -> Config:
     """Public mode, and exactly the outlets bench/search.py stored (so starting the bot changes no row)."""
-    sources = [{"id": f"s{i:03d}", "name": f"Báo số {i}", "url": f"https://s{i:03d}.example.vn/rss"}
-               for i in range(SOURCES)]
-    data = {"organization": {"name": "Sở Thông tin và Truyền thông", "language": "vi"},
-            "sources": sources, "access": {"mode": "public"}}
+    sources = [
+        {"id": f"s{i:03d}", "name": f"Báo số {i}", "url": f"https://s{i:03d}.example.vn/rss"} for i in range(SOURCES)
+    ]
+    data = {
+        "organization": {"name": "Sở Thông tin và Truyền thông", "language": "vi"},
+        "sources": sources,
+        "access": {"mode": "public"},
+    }
     return config_from_dict(data, "bench-feeds.yaml", tmp / "bench-feeds.yaml")
 
 
-async def ask_round(srv: FakeTelegram, users: list[FakeUser], rng: random.Random, spread: float,
-                    ) -> list[tuple[int, int]]:
+async def ask_round(
+    srv: FakeTelegram,
+    users: list[FakeUser],
+    rng: random.Random,
+    spread: float,
+) -> list[tuple[int, int]]:
     """Every user asks once at a random moment within `spread` seconds; returns (chat, message) ids."""
+
     async def one(user: FakeUser) -> tuple[int, int]:
         await asyncio.sleep(rng.uniform(0, spread))
         return user.id, srv.send_text(user, rng.choice(QUESTIONS))
@@ -91,8 +100,11 @@ def percentiles(values: list[float]) -> dict[str, float]:
     """p50, p95, max in milliseconds."""
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"p50_ms": round(statistics.median(ordered) * 1000, 1), "p95_ms": round(p95 * 1000, 1),
-            "max_ms": round(ordered[-1] * 1000, 1)}
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "p95_ms": round(p95 * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+    }
 
 
 async def run(db: Path, rounds: int, spread: float) -> tuple[list[list[UpdateTiming]], int]:
@@ -100,8 +112,9 @@ async def run(db: Path, rounds: int, spread: float) -> tuple[list[list[UpdateTim
     with tempfile.TemporaryDirectory() as tmp, FakeTelegram() as srv:
         srv.flood_limits = True
         settings = Settings(token=srv.token, api_url=srv.url, db_path=str(db))
-        app = build_application(settings, bench_config(Path(tmp)), poll_feeds=False,
-                                clock=lambda: END.astimezone(TZ))  # the archive ends at END
+        app = build_application(
+            settings, bench_config(Path(tmp)), poll_feeds=False, clock=lambda: END.astimezone(TZ)
+        )  # the archive ends at END
         async with running(app):
             await srv.await_polling()
             users = [srv.user(20_000 + i, f"Cán bộ {i}", language_code="vi") for i in range(USERS)]
@@ -133,24 +146,44 @@ def main(argv: list[str] | None = None) -> None:
     rounds = args.rounds or (3 if args.quick else 5)
     spread = 0.0 if args.burst else args.spread
     per_round, flood = asyncio.run(run(db, rounds, spread))
-    print(f"{'round':<7} {'questions':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'handling p95':>13}",
-          file=sys.stderr)
+    print(
+        f"{'round':<7} {'questions':>9} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'handling p95':>13}", file=sys.stderr
+    )
     for number, timings in enumerate(per_round, start=1):
         r = percentiles([t.latency for t in timings if t.latency is not None])
         h = percentiles([t.handling for t in timings if t.handling is not None])
-        print(f"{number:<7} {len(timings):>9} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['max_ms']:>8} "
-              f"{h['p95_ms']:>13}", file=sys.stderr)
+        print(
+            f"{number:<7} {len(timings):>9} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['max_ms']:>8} {h['p95_ms']:>13}",
+            file=sys.stderr,
+        )
     everything = [t for timings in per_round for t in timings]
     overall = percentiles([t.latency for t in everything if t.latency is not None])
     handling = percentiles([t.handling for t in everything if t.handling is not None])
-    print(f"{'all':<7} {len(everything):>9} {overall['p50_ms']:>8} {overall['p95_ms']:>8} "
-          f"{overall['max_ms']:>8} {handling['p95_ms']:>13}", file=sys.stderr)
-    print(json.dumps({
-        "bench": "chat", "articles": n, "db": str(db), "build_s": round(build_s, 1), "users": USERS,
-        "rounds": rounds, "spread_s": spread, "questions": len(everything), **overall,
-        "handling": handling, "telegram_429s": flood, "target_p95_ms": TARGET_P95_MS,
-        "meets_target": overall["p95_ms"] <= TARGET_P95_MS,
-    }, ensure_ascii=False))
+    print(
+        f"{'all':<7} {len(everything):>9} {overall['p50_ms']:>8} {overall['p95_ms']:>8} "
+        f"{overall['max_ms']:>8} {handling['p95_ms']:>13}",
+        file=sys.stderr,
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "chat",
+                "articles": n,
+                "db": str(db),
+                "build_s": round(build_s, 1),
+                "users": USERS,
+                "rounds": rounds,
+                "spread_s": spread,
+                "questions": len(everything),
+                **overall,
+                "handling": handling,
+                "telegram_429s": flood,
+                "target_p95_ms": TARGET_P95_MS,
+                "meets_target": overall["p95_ms"] <= TARGET_P95_MS,
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

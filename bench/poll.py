@@ -34,9 +34,20 @@ from bot.runtime import Runtime  # noqa: E402
 
 def start_server(feeds: int, items: int, latency: float) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.feed_server", "--feeds", str(feeds), "--items", str(items),
-         "--latency", str(latency)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.feed_server",
+            "--feeds",
+            str(feeds),
+            "--items",
+            str(items),
+            "--latency",
+            str(latency),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     base = proc.stdout.readline().strip()
@@ -47,15 +58,23 @@ def start_server(feeds: int, items: int, latency: float) -> tuple[subprocess.Pop
 
 
 def make_config(base: str, feeds: int, concurrency: int) -> object:
-    return config_from_dict({
-        "organization": {"name": "Sở TT&TT Phú Thọ"},
-        # Every benchmark feed lives on one host (127.0.0.1); real outlets are on different hosts,
-        # so the per-host limit is raised to the overall one here.
-        "polling": {"allow_private_networks": True, "concurrency": concurrency,
-                    "per_host": concurrency, "timeout": "60s"},
-        "sources": [{"id": f"s{i:04d}", "name": f"Nguồn {i}", "url": f"{base}/gen/{i}.rss"} for i in range(feeds)],
-        "campaigns": [{"id": "chuyen-doi-so", "name": "Chuyển đổi số", "query": '"chuyển đổi số" OR "chính quyền số"'}],
-    })
+    return config_from_dict(
+        {
+            "organization": {"name": "Sở TT&TT Phú Thọ"},
+            # Every benchmark feed lives on one host (127.0.0.1); real outlets are on different hosts,
+            # so the per-host limit is raised to the overall one here.
+            "polling": {
+                "allow_private_networks": True,
+                "concurrency": concurrency,
+                "per_host": concurrency,
+                "timeout": "60s",
+            },
+            "sources": [{"id": f"s{i:04d}", "name": f"Nguồn {i}", "url": f"{base}/gen/{i}.rss"} for i in range(feeds)],
+            "campaigns": [
+                {"id": "chuyen-doi-so", "name": "Chuyển đổi số", "query": '"chuyển đổi số" OR "chính quyền số"'}
+            ],
+        }
+    )
 
 
 async def poll_twice(config: object, db_path: Path) -> dict[str, float]:
@@ -154,18 +173,23 @@ def main() -> None:
 
     worker_peak = max(run["worker_peak_mb"] for run in runs)
     result = {
-        "feeds": feeds, "items": args.items, "concurrency": args.concurrency, "latency_s": args.latency,
+        "feeds": feeds,
+        "items": args.items,
+        "concurrency": args.concurrency,
+        "latency_s": args.latency,
         "rounds": rounds,
         "first_poll_s": round(med("first_poll_s"), 2),
         "first_poll_feeds_per_s": round(med("feeds_per_s"), 1),
         "first_poll_feeds_per_s_all": [round(run["feeds_per_s"], 1) for run in runs],
-        "first_poll_articles_per_s": round(statistics.median(
-            run["first_poll_articles"] / run["first_poll_s"] for run in runs)),
+        "first_poll_articles_per_s": round(
+            statistics.median(run["first_poll_articles"] / run["first_poll_s"] for run in runs)
+        ),
         "articles_stored": runs[0]["first_poll_articles"],
         "baseline_sequential_feeds_per_s": round(med("baseline_feeds_per_s"), 2),
         "baseline_sample_feeds": sample,
-        "speedup_vs_baseline": round(statistics.median(
-            run["feeds_per_s"] / run["baseline_feeds_per_s"] for run in runs), 1),
+        "speedup_vs_baseline": round(
+            statistics.median(run["feeds_per_s"] / run["baseline_feeds_per_s"] for run in runs), 1
+        ),
         "second_poll_s": round(med("second_poll_s"), 2),
         "second_poll_all_304": all(run["second_poll_all_304"] for run in runs),
         "second_poll_new_articles": sum(run["second_poll_new_articles"] for run in runs),

@@ -43,9 +43,42 @@ BATCH = 20_000
 # Most frequent first: function words, then the press office's everyday vocabulary
 # (units of 1–3 syllables, comma-separated).
 FUNCTION_WORDS = [
-    "của", "và", "các", "có", "được", "người", "trong", "năm", "cho", "với", "là", "đã", "này", "những",
-    "không", "một", "tại", "theo", "đến", "về", "từ", "sẽ", "khi", "ngày", "cũng", "như", "nhiều", "để",
-    "còn", "đang", "vào", "ra", "hơn", "trên", "sau", "đó",
+    "của",
+    "và",
+    "các",
+    "có",
+    "được",
+    "người",
+    "trong",
+    "năm",
+    "cho",
+    "với",
+    "là",
+    "đã",
+    "này",
+    "những",
+    "không",
+    "một",
+    "tại",
+    "theo",
+    "đến",
+    "về",
+    "từ",
+    "sẽ",
+    "khi",
+    "ngày",
+    "cũng",
+    "như",
+    "nhiều",
+    "để",
+    "còn",
+    "đang",
+    "vào",
+    "ra",
+    "hơn",
+    "trên",
+    "sau",
+    "đó",
 ]
 HEAD_WORDS = """tỉnh, thành phố, Việt Nam, Hà Nội, triển khai, phát triển, kinh tế, xã hội, chính phủ,
 thủ tướng, bộ trưởng, ủy ban, nhân dân, hội nghị, doanh nghiệp, đầu tư, công tác, cán bộ, lãnh đạo,
@@ -64,13 +97,100 @@ công an, điều tra, khởi tố, bắt giữ, ma túy, buôn lậu, nước s
 không khí, biến đổi khí hậu, rừng ngập mặn, nông thôn mới, xóa đói, giảm nghèo, an sinh, việc làm,
 lao động, bảo hiểm, thuế, ngân sách, quy hoạch, đất đai, giải phóng mặt bằng, tái định cư,
 chợ, siêu thị, giá cả, xăng dầu, lúa gạo, cà phê, hồ tiêu, thủy sản, tôm, cá tra, trái cây""".replace("\n", " ")
-ONSETS = ["", "b", "c", "ch", "d", "đ", "g", "gi", "h", "k", "kh", "l", "m", "n", "ng", "nh",
-          "ph", "r", "s", "t", "th", "tr", "v", "x"]
-RHYMES = ["a", "ai", "am", "an", "ang", "anh", "ao", "au", "ay", "ăm", "ăn", "ăng", "âm", "ân", "âu",
-          "e", "em", "en", "eo", "ê", "êm", "ên", "ênh", "i", "im", "in", "inh", "iu", "iêm", "iên",
-          "o", "oa", "oai", "oan", "oang", "oanh", "oi", "om", "on", "ong", "ô", "ôi", "ôm", "ôn",
-          "ông", "ơ", "ơi", "ơm", "ơn", "u", "ui", "um", "un", "ung", "uôi", "uôn", "uông", "ư",
-          "ưa", "ưng", "ươi", "ươn", "ương", "ưu", "uy", "uyên"]
+ONSETS = [
+    "",
+    "b",
+    "c",
+    "ch",
+    "d",
+    "đ",
+    "g",
+    "gi",
+    "h",
+    "k",
+    "kh",
+    "l",
+    "m",
+    "n",
+    "ng",
+    "nh",
+    "ph",
+    "r",
+    "s",
+    "t",
+    "th",
+    "tr",
+    "v",
+    "x",
+]
+RHYMES = [
+    "a",
+    "ai",
+    "am",
+    "an",
+    "ang",
+    "anh",
+    "ao",
+    "au",
+    "ay",
+    "ăm",
+    "ăn",
+    "ăng",
+    "âm",
+    "ân",
+    "âu",
+    "e",
+    "em",
+    "en",
+    "eo",
+    "ê",
+    "êm",
+    "ên",
+    "ênh",
+    "i",
+    "im",
+    "in",
+    "inh",
+    "iu",
+    "iêm",
+    "iên",
+    "o",
+    "oa",
+    "oai",
+    "oan",
+    "oang",
+    "oanh",
+    "oi",
+    "om",
+    "on",
+    "ong",
+    "ô",
+    "ôi",
+    "ôm",
+    "ôn",
+    "ông",
+    "ơ",
+    "ơi",
+    "ơm",
+    "ơn",
+    "u",
+    "ui",
+    "um",
+    "un",
+    "ung",
+    "uôi",
+    "uôn",
+    "uông",
+    "ư",
+    "ưa",
+    "ưng",
+    "ươi",
+    "ươn",
+    "ương",
+    "ưu",
+    "uy",
+    "uyên",
+]
 TONES = ["", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323"]
 VOWELS = set("aăâeêioôơuưy")
 
@@ -133,8 +253,18 @@ def documents(n: int, seed: int = 11) -> Iterator[tuple[int, str, str, str, int,
 
 def _article_rows(batch: list[tuple[int, str, str, str, int, int]]) -> list[tuple]:
     return [
-        (i, src, f"https://{src}.example.vn/a/{i}", f"{src}.example.vn/a/{i}", f"g{i}", title, summary,
-         datetime.fromtimestamp(pub, UTC).isoformat(), pub, fetched)
+        (
+            i,
+            src,
+            f"https://{src}.example.vn/a/{i}",
+            f"{src}.example.vn/a/{i}",
+            f"g{i}",
+            title,
+            summary,
+            datetime.fromtimestamp(pub, UTC).isoformat(),
+            pub,
+            fetched,
+        )
         for i, src, title, summary, pub, fetched in batch
     ]
 
@@ -211,9 +341,15 @@ def check_same_index_as_store() -> None:
         real = open_db(Path(tmp) / "store.sqlite").conn
         _add_sources(real)
         articles = [
-            Article(source_id=src, url=f"https://{src}.example.vn/a/{i}", guid=f"g{i}", title=title,
-                    summary=summary, published_at=datetime.fromtimestamp(pub, UTC),
-                    fetched_at=datetime.fromtimestamp(fetched, UTC))
+            Article(
+                source_id=src,
+                url=f"https://{src}.example.vn/a/{i}",
+                guid=f"g{i}",
+                title=title,
+                summary=summary,
+                published_at=datetime.fromtimestamp(pub, UTC),
+                fetched_at=datetime.fromtimestamp(fetched, UTC),
+            )
             for i, src, title, summary, pub, fetched in docs
         ]
         store_articles(real, [(articles, None)])
@@ -313,14 +449,26 @@ def main(argv: list[str] | None = None) -> None:
     for kind, queries in query_sets(random.Random(3)).items():
         results[kind] = measure(lambda q: engine.search(q, limit=10).total, queries)
         single_results[kind] = measure(lambda q: single.search(q, limit=10).total, queries)
-    print(f"{'query':<18} {'runs':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'avg hits':>10} "
-          f"{'1-conn p95':>10}")
+    print(f"{'query':<18} {'runs':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'avg hits':>10} {'1-conn p95':>10}")
     for kind, r in results.items():
-        print(f"{kind:<18} {r['runs']:>5} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['max_ms']:>8} {r['mean_total']:>10} "
-              f"{single_results[kind]['p95_ms']:>10}")
-    print(json.dumps({"bench": "search", "articles": n, "db": str(path), "build_s": round(build_s, 1),
-                      "rank_window": engine.rank_window, "results": results,
-                      "one_connection": single_results}, ensure_ascii=False))
+        print(
+            f"{kind:<18} {r['runs']:>5} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['max_ms']:>8} {r['mean_total']:>10} "
+            f"{single_results[kind]['p95_ms']:>10}"
+        )
+    print(
+        json.dumps(
+            {
+                "bench": "search",
+                "articles": n,
+                "db": str(path),
+                "build_s": round(build_s, 1),
+                "rank_window": engine.rank_window,
+                "results": results,
+                "one_connection": single_results,
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,13 +1,13 @@
 """The exception tree of mediabot.
 
-    MediabotError
-    ├── ConfigError        feeds.yaml or environment is wrong (message names file and key path)
-    ├── FetchError         one feed could not be fetched (recorded on the feed, never fatal)
-    │   ├── BlockedAddress   the URL resolves to a private/loopback/link-local address
-    │   ├── BodyTooLarge     body (decompressed) exceeds polling.max_body
-    │   └── HTTPStatusError  non-2xx/304 answer; carries status and Retry-After
-    ├── ParseError         bytes are not a feed we can read
-    └── QueryError         a search query that cannot mean anything (empty after cleaning)
+MediabotError
+├── ConfigError        feeds.yaml or environment is wrong (message names file and key path)
+├── FetchError         one feed could not be fetched (recorded on the feed, never fatal)
+│   ├── BlockedAddress   the URL resolves to a private/loopback/link-local address
+│   ├── BodyTooLarge     body (decompressed) exceeds polling.max_body
+│   └── HTTPStatusError  non-2xx/304 answer; carries status and Retry-After
+├── ParseError         bytes are not a feed we can read
+└── QueryError         a search query that cannot mean anything (empty after cleaning)
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ class Article:
     """A clean article ready to store. All text is NFC; times are timezone-aware."""
 
     source_id: str
-    url: str  # canonical URL (see bot.normalize.canonical_url)
+    url: str  # canonical URL (see bot.ingest.normalize.canonical_url)
     guid: str
     title: str
     summary: str  # plain text, no HTML

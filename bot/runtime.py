@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.config import Config
-from bot.fetch import Fetcher
-from bot.match import campaign_tagger
-from bot.parse import Parser
-from bot.poller import Poller, Writer
+from bot.ingest.fetch import Fetcher
+from bot.ingest.parse import Parser
+from bot.ingest.poller import Poller
+from bot.saved_queries.campaigns import campaign_tagger
 from bot.search.engine import SearchEngine
 from bot.search.facets import SourceMap
 from bot.store.articles import AfterInsertHook
 from bot.store.db import connect, open_db
 from bot.store.sources import sync_sources
+from bot.store.writer import Writer
 
 T = TypeVar("T")
 
@@ -96,7 +97,9 @@ class Runtime:
         engine = getattr(self._local, "engine", None)
         if engine is None or engine.tz != self.config.organization.tz:
             engine = SearchEngine(
-                self.reader(), self.config.organization.tz, source_map=self.source_map,
+                self.reader(),
+                self.config.organization.tz,
+                source_map=self.source_map,
                 side_conn=self._thread_connection("side"),
             )
             self._local.engine = engine
@@ -127,4 +130,3 @@ class Runtime:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
-

@@ -57,8 +57,12 @@ def write_config(tmp_path: Path) -> ConfigWriter:
 def config_dict(**sections: Any) -> dict[str, Any]:
     """A feeds.yaml document: a Vietnamese office, private feeds allowed, fast polling; override any section."""
     data: dict[str, Any] = {
-        "organization": {"name": "Sở Thông tin và Truyền thông Đồng Tháp", "aliases": ["Sở TT&TT Đồng Tháp"],
-                         "timezone": "Asia/Ho_Chi_Minh", "language": "vi"},
+        "organization": {
+            "name": "Sở Thông tin và Truyền thông Đồng Tháp",
+            "aliases": ["Sở TT&TT Đồng Tháp"],
+            "timezone": "Asia/Ho_Chi_Minh",
+            "language": "vi",
+        },
         "polling": {"interval": "1m", "min_interval": "1s", "timeout": "5s", "allow_private_networks": True},
         "sources": [],
         "campaigns": [],
@@ -71,12 +75,16 @@ def config_dict(**sections: Any) -> dict[str, Any]:
 
 def rss(title: str, items: list[tuple[str, str, datetime]], *, site: str = "https://bao.example.vn") -> bytes:
     """RSS 2.0 with (title, summary, published) items; links are unique per title."""
-    out = [f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
-           f"<link>{site}/</link><description>{escape(title)}</description>"]
+    out = [
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
+        f"<link>{site}/</link><description>{escape(title)}</description>"
+    ]
     for number, (item_title, summary, published) in enumerate(items):
         link = f"{site}/bai-{number}-{zlib.crc32(item_title.encode())}.html"
-        out.append(f"<item><title>{escape(item_title)}</title><link>{link}</link><guid>{link}</guid>"
-                   f"<pubDate>{format_datetime(published)}</pubDate>"
-                   f"<description>{escape(summary)}</description></item>")
+        out.append(
+            f"<item><title>{escape(item_title)}</title><link>{link}</link><guid>{link}</guid>"
+            f"<pubDate>{format_datetime(published)}</pubDate>"
+            f"<description>{escape(summary)}</description></item>"
+        )
     out.append("</channel></rss>")
     return "".join(out).encode("utf-8")

@@ -73,9 +73,7 @@ async def test_public_mode_allows_everyone(tmp_path: Path) -> None:
         (STRANGER, OFFICE_GROUP, "private", False),
     ],
 )
-async def test_private_mode_rules(
-    access: AccessService, user: int, chat: int, chat_type: str, allowed: bool
-) -> None:
+async def test_private_mode_rules(access: AccessService, user: int, chat: int, chat_type: str, allowed: bool) -> None:
     assert await access.is_allowed(user, chat, chat_type) is allowed
 
 
@@ -92,9 +90,7 @@ async def test_request_is_new_only_once(access: AccessService, runtime: Runtime)
     nfd = unicodedata.normalize("NFD", "Đào Nguyễn")
     assert await access.request_access(STRANGER, nfd, None) is False  # renamed, still one request
     pending = await access.pending()
-    assert [(u.id, u.status, u.name, u.username) for u in pending] == [
-        (STRANGER, "pending", "Đào Nguyễn", None)
-    ]
+    assert [(u.id, u.status, u.name, u.username) for u in pending] == [(STRANGER, "pending", "Đào Nguyễn", None)]
     assert not await access.is_allowed(STRANGER, STRANGER, "private")
 
 

@@ -94,8 +94,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         try:
             srv.wait_for_polling(timeout=30)
             wait_until(lambda: query(db, "SELECT count(*) FROM articles") == [(18,)], 30, "articles stored")
-            wait_until(lambda: bool(query(db, "SELECT 1 FROM feeds WHERE consecutive_failures > 0")), 30,
-                       "the failing feed recorded")
+            wait_until(
+                lambda: bool(query(db, "SELECT 1 FROM feeds WHERE consecutive_failures > 0")),
+                30,
+                "the failing feed recorded",
+            )
             yield {"srv": srv, "proc": proc, "db": db, "tmp": tmp}
         finally:
             if proc.poll() is None:
@@ -134,8 +137,7 @@ def test_search_with_pages(live: dict[str, Any]) -> None:
     lan = srv.user(LAN, "Lan", language_code="vi")
     first = ask(srv, lan, '/search "giáo dục" trường')
     assert first.text.startswith("Tìm thấy 12 bài")
-    press = srv.press_button(lan, first, next(d for d in first.callback_data if d.endswith(":2")
-                                              or d.endswith(":1")))
+    press = srv.press_button(lan, first, next(d for d in first.callback_data if d.endswith(":2") or d.endswith(":1")))
     page = srv.wait_for_message(lan, lambda c: c.method == "editMessageText", after=press, timeout=15)
     assert "6. " in page.text
 
@@ -243,8 +245,9 @@ def test_rejected_token_exits_2_without_showing_it(
 def test_sigterm_during_a_slow_fetch_still_stops_within_5s(
     fake_telegram: FakeTelegram, feed_server: FeedServer, write_config: Callable[..., Path], tmp_path: Path
 ) -> None:
-    cfg = write_config(sources=[{"id": "cham", "name": "Báo Chậm", "url": feed_server.url("/slow/60")}],
-                       polling={"timeout": "50s"})
+    cfg = write_config(
+        sources=[{"id": "cham", "name": "Báo Chậm", "url": feed_server.url("/slow/60")}], polling={"timeout": "50s"}
+    )
     db = tmp_path / "db.sqlite"
     env = bot_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN, TELEGRAM_API_URL=fake_telegram.url)
     proc = start_bot(cfg, db, env, tmp_path)

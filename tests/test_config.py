@@ -114,7 +114,9 @@ def test_cli_reports_bad_config_in_one_line_without_traceback(tmp_path: Path) ->
     path = write(tmp_path, MINIMAL.replace("https://baophutho.vn/rss/home.rss", "not-a-url"))
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(path), "--db", str(tmp_path / "db.sqlite"), "check-config"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -124,6 +126,8 @@ def test_cli_reports_bad_config_in_one_line_without_traceback(tmp_path: Path) ->
 def test_cli_missing_config_file(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(tmp_path / "nope.yaml"), "check-config"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2 and "file not found" in proc.stderr and "Traceback" not in proc.stderr

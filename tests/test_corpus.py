@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.parse import parse_and_normalize, parse_feed
+from bot.ingest.parse import parse_and_normalize, parse_feed
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 FEEDS = sorted(CORPUS.glob("*.rss"))
@@ -38,7 +38,9 @@ DATE_FORMATS: dict[str, tuple[str, tuple[str, str] | None, datetime]] = {
     "dantri.rss": (RFC822, None, datetime(2026, 9, 14, 14, 18, 47, tzinfo=ICT)),
     "mediacloud_real-cnn.rss": (RFC822, ("GMT", "+0000"), datetime(2022, 7, 27, 3, 27, 9, tzinfo=UTC)),
     "mediacloud_real-korean-times.rss": (
-        "%a,%d %b %Y %H:%M:%S %z", ("GMT+9", "+0900"), datetime(2022, 7, 28, 4, 35, 5, tzinfo=KST)
+        "%a,%d %b %Y %H:%M:%S %z",
+        ("GMT+9", "+0900"),
+        datetime(2022, 7, 28, 4, 35, 5, tzinfo=KST),
     ),
     "nguoiquansat.rss": (RFC822, None, datetime(2026, 9, 24, 8, 30, 1, tzinfo=ICT)),
     "nhandan.rss": (RFC822, None, datetime(2026, 9, 14, 18, 48, 23, tzinfo=ICT)),
@@ -60,7 +62,10 @@ DATE_FORMATS: dict[str, tuple[str, tuple[str, str] | None, datetime]] = {
 }
 # VnExpress template: `<a><img src=…></a></br>summary` (or `<br/>`) in CDATA.
 LEAD_IMAGE_FEEDS = [
-    "nguoiquansat.rss", "vietnamnet.rss", "vnexpress_intl.rss", "vnexpress_tin-moi-nhat_2017.rss",
+    "nguoiquansat.rss",
+    "vietnamnet.rss",
+    "vnexpress_intl.rss",
+    "vnexpress_tin-moi-nhat_2017.rss",
 ]
 
 
@@ -92,8 +97,9 @@ def _expected_date(raw: str, name: str) -> datetime:
 
 
 def _articles(body: bytes, name: str) -> list:
-    return parse_and_normalize(body, feed_url=f"https://corpus.test/{name}", source_id=name.split(".")[0],
-                               fetched_at=FETCHED, tz_name=TZ_NAME)
+    return parse_and_normalize(
+        body, feed_url=f"https://corpus.test/{name}", source_id=name.split(".")[0], fetched_at=FETCHED, tz_name=TZ_NAME
+    )
 
 
 def test_corpus_is_present_and_fully_described() -> None:
@@ -148,8 +154,13 @@ def test_lead_image_and_summary_from_description(name: str) -> None:
 
 def test_vnexpress_relative_link_with_utm_is_resolved_and_cleaned() -> None:
     body = (CORPUS / "vnexpress.rss").read_bytes()
-    articles = parse_and_normalize(body, feed_url="https://vnexpress.net/rss/kinh-doanh.rss",
-                                   source_id="vnexpress", fetched_at=FETCHED, tz_name=TZ_NAME)
+    articles = parse_and_normalize(
+        body,
+        feed_url="https://vnexpress.net/rss/kinh-doanh.rss",
+        source_id="vnexpress",
+        fetched_at=FETCHED,
+        tz_name=TZ_NAME,
+    )
     assert articles[2].url == "https://vnexpress.net/gia-vang-duoc-du-bao-tang-tro-lai-vao-cuoi-nam-5119580.html"
     assert articles[1].title == "Giá dầu thô tăng khi Arab Saudi đóng đường ống qua Hormuz"
 
@@ -167,9 +178,7 @@ def test_sggp_summary_keeps_text_and_drops_related_links() -> None:
 
 def test_vietnambiz_numeric_entities_inside_cdata() -> None:
     articles = _articles((CORPUS / "vietnambiz.rss").read_bytes(), "vietnambiz.rss")
-    assert articles[0].title == (
-        "Tỷ giá euro ngày 15/9: Euro tiếp tục mất giá, thị trường chờ tín hiệu hồi phục"
-    )
+    assert articles[0].title == ("Tỷ giá euro ngày 15/9: Euro tiếp tục mất giá, thị trường chờ tín hiệu hồi phục")
     assert articles[1].title.startswith("ABBank công bố biến động sở hữu, có thêm một cổ đông")
 
 

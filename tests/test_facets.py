@@ -28,8 +28,12 @@ def test_map_facets_equal_sql_facets(conn, query: str) -> None:  # noqa: F811
 def test_map_learns_articles_stored_after_it_was_loaded(conn) -> None:  # noqa: F811
     engine = SearchEngine(conn, TZ, clock=lambda: NOW, source_map=SourceMap())
     before = dict((s, n) for s, _name, n in engine.search("Phú Thọ", with_facets=True).top_sources)
-    later = [_article(f"pt{i}", "vnexpress", 0.1, f"Phú Thọ: tin nhanh số {i}", "Bản tin tỉnh Phú Thọ.",
-                      timedelta(minutes=1)) for i in range(4)]
+    later = [
+        _article(
+            f"pt{i}", "vnexpress", 0.1, f"Phú Thọ: tin nhanh số {i}", "Bản tin tỉnh Phú Thọ.", timedelta(minutes=1)
+        )
+        for i in range(4)
+    ]
     store_articles(conn, [(later, None)])
     after = dict((s, n) for s, _name, n in engine.search("Phú Thọ", with_facets=True).top_sources)
     assert after["vnexpress"] == before.get("vnexpress", 0) + 4

@@ -87,8 +87,9 @@ def retry_seconds(error: RetryAfter) -> float:
 
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Trang 2 ›", callback_data="trang:2")]])
-    await update.message.reply_text(f"<b>Kết quả</b> cho «{update.message.text}»", parse_mode=ParseMode.HTML,
-                                    reply_markup=keyboard, do_quote=True)
+    await update.message.reply_text(
+        f"<b>Kết quả</b> cho «{update.message.text}»", parse_mode=ParseMode.HTML, reply_markup=keyboard, do_quote=True
+    )
 
 
 async def turn_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -118,7 +119,9 @@ async def test_application_answers_user_text_and_button(srv: FakeTelegram) -> No
     assert "reply_markup" not in srv.bot_messages(lan)[0]
     timings = srv.update_latencies()
     assert [(t.kind, t.reply.index if t.reply else None) for t in timings] == [
-        ("message", reply.index), ("callback_query", edited.index)]
+        ("message", reply.index),
+        ("callback_query", edited.index),
+    ]
     assert all(t.enqueued_at <= t.fetched_at <= t.replied_at for t in timings)
     assert srv.pending_updates == 0  # PTB confirmed them with the next offset
 
@@ -165,8 +168,9 @@ async def test_forum_topic_thread_id_is_echoed(srv: FakeTelegram, bot: Bot) -> N
 async def test_photo_and_document_upload_then_download(srv: FakeTelegram, bot: Bot) -> None:
     lan = srv.user(1001, "Lan")
     image = png(120, 80)
-    photo_msg = await bot.send_photo(lan.id, image, caption="<i>Ảnh</i> đầu trang", parse_mode="HTML",
-                                     filename="ảnh.png")
+    photo_msg = await bot.send_photo(
+        lan.id, image, caption="<i>Ảnh</i> đầu trang", parse_mode="HTML", filename="ảnh.png"
+    )
     assert photo_msg.caption == "Ảnh đầu trang"
     largest = photo_msg.photo[-1]
     assert (largest.width, largest.height) == (120, 80)
@@ -245,14 +249,26 @@ async def test_callback_data_over_64_bytes_is_refused(srv: FakeTelegram, bot: Bo
         ("Tom&#x27;s &#273;&#7891;ng &nbsp; & x", "Tom's đồng &nbsp; & x", []),
         ("<B>Đà Nẵng</B>", "Đà Nẵng", [{"type": "bold", "offset": 0, "length": 7}]),
         ("😀 <u>x</u>", "😀 x", [{"type": "underline", "offset": 3, "length": 1}]),
-        ('<a href="https://vnexpress.net/a?b=1&amp;c=2">VnExpress</a>', "VnExpress",
-         [{"type": "text_link", "offset": 0, "length": 9, "url": "https://vnexpress.net/a?b=1&c=2"}]),
-        ('<pre><code class="language-python">x = 1</code></pre>', "x = 1",
-         [{"type": "pre", "offset": 0, "length": 5, "language": "python"}]),
-        ('<b>in <span class="tg-spoiler">đậm</span></b>', "in đậm",
-         [{"type": "bold", "offset": 0, "length": 6}, {"type": "spoiler", "offset": 3, "length": 3}]),
-        ("<blockquote expandable>trích</blockquote>", "trích",
-         [{"type": "expandable_blockquote", "offset": 0, "length": 5}]),
+        (
+            '<a href="https://vnexpress.net/a?b=1&amp;c=2">VnExpress</a>',
+            "VnExpress",
+            [{"type": "text_link", "offset": 0, "length": 9, "url": "https://vnexpress.net/a?b=1&c=2"}],
+        ),
+        (
+            '<pre><code class="language-python">x = 1</code></pre>',
+            "x = 1",
+            [{"type": "pre", "offset": 0, "length": 5, "language": "python"}],
+        ),
+        (
+            '<b>in <span class="tg-spoiler">đậm</span></b>',
+            "in đậm",
+            [{"type": "bold", "offset": 0, "length": 6}, {"type": "spoiler", "offset": 3, "length": 3}],
+        ),
+        (
+            "<blockquote expandable>trích</blockquote>",
+            "trích",
+            [{"type": "expandable_blockquote", "offset": 0, "length": 5}],
+        ),
     ],
 )
 def test_html_parsing_matches_telegram(markup: str, text: str, entities: list[dict]) -> None:
@@ -289,10 +305,14 @@ async def test_wrong_token_and_unknown_method(srv: FakeTelegram, bot: Bot) -> No
         await bot.do_api_request("sendTelepathy", api_kwargs={"chat_id": 1})
     response = httpx.post(f"{srv.base_url}{TOKEN}/sendTelepathy")
     assert (response.status_code, response.json()) == (
-        404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"})
+        404,
+        {"ok": False, "error_code": 404, "description": "Not Found: method not found"},
+    )
     response = httpx.post(f"{srv.base_url}999:nope/getMe")
     assert (response.status_code, response.json()) == (
-        401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+        401,
+        {"ok": False, "error_code": 401, "description": "Unauthorized"},
+    )
 
 
 @pytest.mark.usefixtures("timedelta_mode")
@@ -415,8 +435,10 @@ async def test_chat_info_and_member_status(srv: FakeTelegram, bot: Bot) -> None:
 
 def test_json_and_urlencoded_bodies_from_other_clients(srv: FakeTelegram) -> None:
     lan = srv.user(1001, "Lan")
-    as_json = httpx.post(f"{srv.base_url}{TOKEN}/sendMessage",
-                         json={"chat_id": lan.id, "text": "123", "link_preview_options": {"is_disabled": True}})
+    as_json = httpx.post(
+        f"{srv.base_url}{TOKEN}/sendMessage",
+        json={"chat_id": lan.id, "text": "123", "link_preview_options": {"is_disabled": True}},
+    )
     as_form = httpx.post(f"{srv.base_url}{TOKEN}/SENDMESSAGE", data={"chat_id": str(lan.id), "text": "true"})
     assert as_json.json()["result"]["text"] == "123" and as_form.json()["result"]["text"] == "true"
     assert srv.sent[0].params["link_preview_options"] == {"is_disabled": True}

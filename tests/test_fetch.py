@@ -17,7 +17,7 @@ import pytest
 
 from bot.config import Polling
 from bot.errors import BlockedAddress, BodyTooLarge, FetchError, HTTPStatusError
-from bot.fetch import Fetcher, check_public_url, parse_retry_after
+from bot.ingest.fetch import Fetcher, check_public_url, parse_retry_after
 from tests.fakes.feed_content import gzip_bomb, small_feed
 from tests.fakes.feed_server import FeedServer
 

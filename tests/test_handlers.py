@@ -48,19 +48,35 @@ def this_week(now: datetime, fraction: float) -> datetime:
 def feeds(now: datetime) -> dict[str, bytes]:
     """The fixture archive: recent 'chuyển đổi số' news, our own news, old news, and a long topic to page."""
     dongthap = [
-        ("Đồng Tháp đẩy mạnh chuyển đổi số trong hành chính công",
-         "Tỉnh triển khai chuyển đổi số ở mọi xã.", this_week(now, 0.9)),
-        ("Chuyển đổi số nông nghiệp: nông dân bán xoài qua mạng",
-         "Nông dân Cao Lãnh học bán hàng trực tuyến.", this_week(now, 0.8)),
+        (
+            "Đồng Tháp đẩy mạnh chuyển đổi số trong hành chính công",
+            "Tỉnh triển khai chuyển đổi số ở mọi xã.",
+            this_week(now, 0.9),
+        ),
+        (
+            "Chuyển đổi số nông nghiệp: nông dân bán xoài qua mạng",
+            "Nông dân Cao Lãnh học bán hàng trực tuyến.",
+            this_week(now, 0.8),
+        ),
         ("Sở TT&TT Đồng Tháp họp báo định kỳ", "Sở TT&TT Đồng Tháp thông tin về báo chí.", this_week(now, 0.7)),
         ("Giá lúa tăng mạnh ở đồng bằng", "Thương lái thu mua lúa.", now - timedelta(days=40)),
     ]
-    dongthap += [(f"Giáo dục: trường số {i} đạt chuẩn quốc gia", "Ngành giáo dục tỉnh nhà báo tin vui.",
-                  now - timedelta(days=10, hours=i)) for i in range(12)]
-    cantho = [("Cần Thơ tăng tốc chuyển đổi số đô thị", "Thành phố số hóa dịch vụ công.", this_week(now, 0.6)),
-              ("Lễ hội bánh dân gian Nam Bộ", "Đông đảo du khách.", now - timedelta(days=3))]
-    return {"/dongthap.rss": rss("Báo Đồng Tháp", dongthap, site="https://baodongthap.example.vn"),
-            "/cantho.rss": rss("Báo Cần Thơ", cantho, site="https://baocantho.example.vn")}
+    dongthap += [
+        (
+            f"Giáo dục: trường số {i} đạt chuẩn quốc gia",
+            "Ngành giáo dục tỉnh nhà báo tin vui.",
+            now - timedelta(days=10, hours=i),
+        )
+        for i in range(12)
+    ]
+    cantho = [
+        ("Cần Thơ tăng tốc chuyển đổi số đô thị", "Thành phố số hóa dịch vụ công.", this_week(now, 0.6)),
+        ("Lễ hội bánh dân gian Nam Bộ", "Đông đảo du khách.", now - timedelta(days=3)),
+    ]
+    return {
+        "/dongthap.rss": rss("Báo Đồng Tháp", dongthap, site="https://baodongthap.example.vn"),
+        "/cantho.rss": rss("Báo Cần Thơ", cantho, site="https://baocantho.example.vn"),
+    }
 
 
 def make_config(tmp: Path, server: FeedServer, **overrides: Any) -> Config:
@@ -231,8 +247,11 @@ def test_lang_switches_and_is_remembered(world: dict[str, Any], srv: FakeTelegra
     lan = srv.user(LAN, "Lan", language_code="vi")
     assert "English" in ask(srv, lan, "/lang en").text
     assert ask(srv, lan, "chuyển đổi số").text.startswith("Found")
-    stored = sqlite3.connect(f"file:{world['db']}?mode=ro", uri=True).execute(
-        "SELECT language FROM user_prefs WHERE user_id = ?", (LAN,)).fetchone()
+    stored = (
+        sqlite3.connect(f"file:{world['db']}?mode=ro", uri=True)
+        .execute("SELECT language FROM user_prefs WHERE user_id = ?", (LAN,))
+        .fetchone()
+    )
     assert stored == ("en",)
     assert "tiếng Việt" in ask(srv, lan, "/lang vi").text
     assert ask(srv, lan, "chuyển đổi số").text.startswith("Tìm thấy")
@@ -259,8 +278,9 @@ def test_search_pages_with_buttons(srv: FakeTelegram) -> None:
     assert_valid(second)
     assert "6. " in second.text and "1. " not in second.text
     assert srv.callback_answer(press) is not None
-    back = srv.wait_for_message(lan, after=srv.press_button(lan, second, next(
-        d for d in second.callback_data if d.endswith(":0"))))
+    back = srv.wait_for_message(
+        lan, after=srv.press_button(lan, second, next(d for d in second.callback_data if d.endswith(":0")))
+    )
     assert "1. " in back.text
 
 
@@ -359,8 +379,11 @@ def test_stranger_learns_only_their_id_and_admin_can_approve(world: dict[str, An
     assert "Đã duyệt" in done.text
     srv.wait_for_message(stranger, lambda c: "đã được cấp quyền" in c.text, after_call=mark)
     assert ask(srv, stranger, "chuyển đổi số tuần này").text.startswith("Tìm thấy")
-    rows = sqlite3.connect(f"file:{world['db']}?mode=ro", uri=True).execute(
-        "SELECT status, decided_by FROM users WHERE id = 5005").fetchall()
+    rows = (
+        sqlite3.connect(f"file:{world['db']}?mode=ro", uri=True)
+        .execute("SELECT status, decided_by FROM users WHERE id = 5005")
+        .fetchall()
+    )
     assert rows == [("approved", ADMIN)]
 
 
@@ -404,8 +427,9 @@ def test_pause_resume_remove_with_audit(world: dict[str, Any], srv: FakeTelegram
     admin = srv.user(ADMIN, "Quản trị")
     assert "/pause" in ask(srv, admin, "/pause").text
     assert "Đã tạm dừng nguồn baocantho" in ask(srv, admin, "/pause baocantho").text
-    assert "đang tạm dừng" in next(line for line in ask(srv, admin, "/sources").text.splitlines()
-                                   if "baocantho" in line)
+    assert "đang tạm dừng" in next(
+        line for line in ask(srv, admin, "/sources").text.splitlines() if "baocantho" in line
+    )
     assert "Đã chạy lại" in ask(srv, admin, "/resume baocantho").text
     assert "Không có nguồn" in ask(srv, admin, "/removesource khong-co").text
     actions = {row[1] for row in audit_rows(world["db"], "")}
@@ -463,8 +487,7 @@ def test_group_mentions_replies_and_commands(srv: FakeTelegram) -> None:
     assert chatter not in answered and other_bot not in answered
     command = ask(srv, member, f"/latest@{BOT_USERNAME} baocantho", chat=TEAM_CHAT)
     assert "Báo Cần Thơ" in command.text
-    follow_up = srv.send_text(member, "tin giáo dục", chat=TEAM_CHAT,
-                              reply_to_message_id=mention.message_id)
+    follow_up = srv.send_text(member, "tin giáo dục", chat=TEAM_CHAT, reply_to_message_id=mention.message_id)
     assert "Giáo dục" in srv.wait_for_message(TEAM_CHAT, after=follow_up).text
 
 
@@ -513,8 +536,15 @@ def test_redaction_covers_message_arguments_and_tracebacks() -> None:
     try:
         raise ValueError(f"https://api.telegram.org/bot{token}/getMe failed")
     except ValueError:
-        record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "HTTP Request: %s %s", (
-            "POST", f"https://api.telegram.org/bot{token}/getUpdates"), sys.exc_info())
+        record = logging.LogRecord(
+            "httpx",
+            logging.INFO,
+            __file__,
+            1,
+            "HTTP Request: %s %s",
+            ("POST", f"https://api.telegram.org/bot{token}/getUpdates"),
+            sys.exc_info(),
+        )
     assert redactor.filter(record)
     handler_output = logging.Formatter("%(message)s").format(record)
     assert "[REDACTED]" in handler_output and "ValueError" in handler_output

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.lexicon import PERIOD_KEYS
-from bot.nlq import Question, understand
+from bot.search.lexicon import PERIOD_KEYS
+from bot.search.question import Question, understand
 from bot.telegram.i18n import (
     CATALOGUES,
     Html,

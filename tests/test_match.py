@@ -11,8 +11,8 @@ import pytest
 
 from bot.config import Campaign, Source
 from bot.errors import ConfigError
-from bot.match import campaign_tagger, retag_campaigns
 from bot.models import Article
+from bot.saved_queries.campaigns import campaign_tagger, retag_campaigns
 from bot.store.articles import store_articles
 from bot.store.db import open_db
 from bot.store.sources import upsert_source
@@ -29,8 +29,15 @@ CAMPAIGNS = (
 
 def _article(key: str, source: str, days: float, title: str, summary: str = "") -> Article:
     published = NOW - timedelta(days=days)
-    return Article(source_id=source, url=f"https://{source}.vn/{key}", guid=key, title=title, summary=summary,
-                   published_at=published, fetched_at=published + timedelta(minutes=3))
+    return Article(
+        source_id=source,
+        url=f"https://{source}.vn/{key}",
+        guid=key,
+        title=title,
+        summary=summary,
+        published_at=published,
+        fetched_at=published + timedelta(minutes=3),
+    )
 
 
 BATCH = [
@@ -49,17 +56,23 @@ def conn(tmp_path):
     connection = open_db(tmp_path / "match.sqlite").conn
     connection.execute("BEGIN")
     for source_id in ("vtv", "baophutho"):
-        upsert_source(connection, Source(id=source_id, name=source_id.upper(), urls=(f"https://{source_id}.vn/rss",)),
-                      "config", NOW)
+        upsert_source(
+            connection,
+            Source(id=source_id, name=source_id.upper(), urls=(f"https://{source_id}.vn/rss",)),
+            "config",
+            NOW,
+        )
     connection.execute("COMMIT")
     yield connection
     connection.close()
 
 
 def tags(conn: sqlite3.Connection) -> set[tuple[str, str]]:
-    return set(conn.execute(
-        "SELECT c.campaign_id, a.guid FROM campaign_articles c JOIN articles a ON a.id = c.article_id"
-    ).fetchall())
+    return set(
+        conn.execute(
+            "SELECT c.campaign_id, a.guid FROM campaign_articles c JOIN articles a ON a.id = c.article_id"
+        ).fetchall()
+    )
 
 
 EXPECTED = {("cds", "cds"), ("bao", "bao_new"), ("vtv-hung", "hung_vtv")}
@@ -110,8 +123,13 @@ def test_retag_rebuilds_from_scratch(conn) -> None:
         Campaign(id="hung", name="Đền Hùng", query="den hung"),
     )
     assert retag_campaigns(conn, changed, TZ) == {"bao": 3, "hung": 2}
-    assert tags(conn) == {("bao", "bao_new"), ("bao", "bao_lu"), ("bao", "bao_old"),
-                          ("hung", "hung_vtv"), ("hung", "hung_other")}
+    assert tags(conn) == {
+        ("bao", "bao_new"),
+        ("bao", "bao_lu"),
+        ("bao", "bao_old"),
+        ("hung", "hung_vtv"),
+        ("hung", "hung_other"),
+    }
 
 
 def test_retag_with_a_bad_query_changes_nothing(conn) -> None:

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.lexicon import PERIOD_KEYS
-from bot.nlq import Question, understand
+from bot.search.lexicon import PERIOD_KEYS
+from bot.search.question import Question, understand
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # A Thursday afternoon; the week started on Monday 23/11/2026.

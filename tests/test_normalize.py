@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.dates import parse_date
-from bot.htmltext import first_image, html_to_text
-from bot.models import ParsedFeed, RawEntry
-from bot.normalize import (
+from bot.ingest.dates import parse_date
+from bot.ingest.htmltext import first_image, html_to_text
+from bot.ingest.normalize import (
     FUTURE_ALLOWANCE,
     canonical_url,
     clean_text,
@@ -20,6 +19,7 @@ from bot.normalize import (
     story_title_key,
     url_key,
 )
+from bot.models import ParsedFeed, RawEntry
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 ICT = timezone(timedelta(hours=7))
@@ -36,19 +36,30 @@ FETCHED = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
         ("http://tuoitre.vn:80/a.htm", None, "http://tuoitre.vn/a.htm"),
         ("http://tuoitre.vn:8080/a.htm", None, "http://tuoitre.vn:8080/a.htm"),
         ("http://vietstock.vn/2026/09/x.htm", None, "http://vietstock.vn/2026/09/x.htm"),
-        ("/gia-vang-5119580.html?utm_source=rss", "https://vnexpress.net/rss/kinh-doanh.rss",
-         "https://vnexpress.net/gia-vang-5119580.html"),
+        (
+            "/gia-vang-5119580.html?utm_source=rss",
+            "https://vnexpress.net/rss/kinh-doanh.rss",
+            "https://vnexpress.net/gia-vang-5119580.html",
+        ),
         ("tin-moi.html", "https://baomoi.vn/rss/", "https://baomoi.vn/rss/tin-moi.html"),
         ("//znews.vn/a-post1.html", "https://znews.vn/rss", "https://znews.vn/a-post1.html"),
-        ("https://thanhnien.vn/a.htm?zarsrc=30&utm_source=zalo&utm_campaign=zalo&id=5",
-         None, "https://thanhnien.vn/a.htm?id=5"),
-        ("https://dantri.com.vn/a.htm?fbclid=IwAR0x&gclid=abc&_ga=2.1&gidzl=Zq", None,
-         "https://dantri.com.vn/a.htm"),
-        ("https://www.koreatimes.co.kr/www/nation/2022/07/501_333483.html?fl", None,
-         "https://www.koreatimes.co.kr/www/nation/2022/07/501_333483.html?fl"),
+        (
+            "https://thanhnien.vn/a.htm?zarsrc=30&utm_source=zalo&utm_campaign=zalo&id=5",
+            None,
+            "https://thanhnien.vn/a.htm?id=5",
+        ),
+        ("https://dantri.com.vn/a.htm?fbclid=IwAR0x&gclid=abc&_ga=2.1&gidzl=Zq", None, "https://dantri.com.vn/a.htm"),
+        (
+            "https://www.koreatimes.co.kr/www/nation/2022/07/501_333483.html?fl",
+            None,
+            "https://www.koreatimes.co.kr/www/nation/2022/07/501_333483.html?fl",
+        ),
         ("https://a.vn/x?b=2&a=1&UTM_Source=x", None, "https://a.vn/x?b=2&a=1"),
-        ("\n  http://suckhoe.vnexpress.net/tin-tuc/a-3618863.html\n", None,
-         "http://suckhoe.vnexpress.net/tin-tuc/a-3618863.html"),
+        (
+            "\n  http://suckhoe.vnexpress.net/tin-tuc/a-3618863.html\n",
+            None,
+            "http://suckhoe.vnexpress.net/tin-tuc/a-3618863.html",
+        ),
         ("https://user:secret@vov.vn/a", None, "https://vov.vn/a"),
         ("https://vov.vn", None, "https://vov.vn/"),
         ("javascript:alert(1)", "https://vov.vn/", ""),
@@ -160,8 +171,18 @@ def test_parse_date(raw: str, expected: datetime) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    [None, "", "   ", "hôm nay", "not a date", "13/13/2026 10:00", "Mon, 14 Sep 2026 25:61:00 +0700",
-     "0001-01-01T00:00:00", "2/30/2026 10:00:00 AM", "9/14/2026 13:00:00 PM"],
+    [
+        None,
+        "",
+        "   ",
+        "hôm nay",
+        "not a date",
+        "13/13/2026 10:00",
+        "Mon, 14 Sep 2026 25:61:00 +0700",
+        "0001-01-01T00:00:00",
+        "2/30/2026 10:00:00 AM",
+        "9/14/2026 13:00:00 PM",
+    ],
 )
 def test_parse_date_falls_back_to_fetch_time(raw: str | None) -> None:
     assert parse_date(raw, HCM, fallback=FETCHED) is FETCHED
@@ -181,8 +202,12 @@ def test_local_time_uses_the_given_zone() -> None:
 
 def _entry(title: str = "Tin mới", link: str = "https://vov.vn/a.vov", **kw: object) -> RawEntry:
     fields: dict[str, object] = {
-        "title": title, "link": link, "guid": kw.pop("guid", link), "summary_html": "",
-        "content_html": "", "published_raw": None,
+        "title": title,
+        "link": link,
+        "guid": kw.pop("guid", link),
+        "summary_html": "",
+        "content_html": "",
+        "published_raw": None,
     }
     fields.update(kw)
     return RawEntry(**fields)  # type: ignore[arg-type]
@@ -193,8 +218,9 @@ def _feed(*entries: RawEntry, link: str = "https://vov.vn/") -> ParsedFeed:
 
 
 def _normalize(feed: ParsedFeed, fetched_at: datetime = FETCHED) -> list:
-    return normalize_entries(feed, source_id="vov", feed_url="https://vov.vn/rss/kinh-te.rss",
-                             fetched_at=fetched_at, tz=HCM)
+    return normalize_entries(
+        feed, source_id="vov", feed_url="https://vov.vn/rss/kinh-te.rss", fetched_at=fetched_at, tz=HCM
+    )
 
 
 def test_future_dates_are_clamped_to_fetch_time_plus_allowance() -> None:
@@ -231,8 +257,11 @@ def test_entries_without_title_and_link_are_skipped() -> None:
     feed = _feed(
         _entry(title="", link="", guid="", summary_html="Chỉ có mô tả"),
         _entry(title="Không có liên kết", link="", guid="guid-123"),
-        _entry(title="", link="https://vov.vn/c.vov",
-               summary_html="<p>Ủy ban nhân dân tỉnh họp báo về dự án đường cao tốc</p>"),
+        _entry(
+            title="",
+            link="https://vov.vn/c.vov",
+            summary_html="<p>Ủy ban nhân dân tỉnh họp báo về dự án đường cao tốc</p>",
+        ),
         _entry(title="Liên kết trong guid", link="", guid="https://vov.vn/d.vov"),
     )
     articles = _normalize(feed)
@@ -245,11 +274,21 @@ def test_article_fields_from_vnexpress_style_description() -> None:
         '<a href="https://vnexpress.net/x.html"><img src="/i/2026/anh.jpg" alt="ảnh"></a></br>'
         "Hà Nội ghi nhận 1.400 ca sốt xuất huyết, h&amp;ocirc;m nay tăng"
     )
-    entry = _entry(title="  Sốt   xuất huyết ", link="/x.html", guid="", summary_html=description,
-                   published_raw="Wed, 26 Jul 2017 19:41:14 +0700", author="Lê Nga")
-    (article,) = normalize_entries(_feed(entry, link="https://vnexpress.net/"), source_id="vnexpress",
-                                   feed_url="https://vnexpress.net/rss/tin-moi-nhat.rss",
-                                   fetched_at=FETCHED, tz=HCM)
+    entry = _entry(
+        title="  Sốt   xuất huyết ",
+        link="/x.html",
+        guid="",
+        summary_html=description,
+        published_raw="Wed, 26 Jul 2017 19:41:14 +0700",
+        author="Lê Nga",
+    )
+    (article,) = normalize_entries(
+        _feed(entry, link="https://vnexpress.net/"),
+        source_id="vnexpress",
+        feed_url="https://vnexpress.net/rss/tin-moi-nhat.rss",
+        fetched_at=FETCHED,
+        tz=HCM,
+    )
     assert article.title == "Sốt xuất huyết"
     assert article.url == "https://vnexpress.net/x.html"
     assert article.guid == "https://vnexpress.net/x.html"
@@ -315,8 +354,10 @@ def test_story_text_key() -> None:
         ("<strong>Hà Nội</strong>, ngày 14/9", "Hà Nội, ngày 14/9"),
         ("Giá &amp; lãi suất &ocirc;", "Giá & lãi suất ô"),
         ("<script>alert('x')</script>Nội dung<style>p{}</style>", "Nội dung"),
-        ("<p>Tin chính</p><ul><li><a href='/a'>Liên quan 1</a></li><li><a href='/b'>Liên quan 2</a></li>"
-         "</ul>", "Tin chính"),
+        (
+            "<p>Tin chính</p><ul><li><a href='/a'>Liên quan 1</a></li><li><a href='/b'>Liên quan 2</a></li></ul>",
+            "Tin chính",
+        ),
         ("<ul><li>Ý một</li><li>Ý hai</li></ul>", "Ý một Ý hai"),
         ("Chỉ là chữ", "Chỉ là chữ"),
         ("", ""),
@@ -382,7 +423,7 @@ FRAGMENTS = [
 
 
 def test_fast_html_path_agrees_with_the_parse_tree() -> None:
-    from bot.htmltext import _NEEDS_TREE, _simple_text_and_image, _tree_text_and_image
+    from bot.ingest.htmltext import _NEEDS_TREE, _simple_text_and_image, _tree_text_and_image
 
     fragments = FRAGMENTS + _corpus_descriptions()
     simple = [f for f in fragments if not _NEEDS_TREE.search(f)]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ParseError
-from bot.parse import Parser, parse_and_normalize, parse_feed, sanitize_xml
+from bot.ingest.parse import Parser, parse_and_normalize, parse_feed, sanitize_xml
 
 ICT = timezone(timedelta(hours=7))
 FETCHED = datetime(2026, 12, 1, tzinfo=UTC)
@@ -117,8 +117,9 @@ def test_relative_links_resolve_against_channel_link() -> None:
 
 
 def test_relative_links_resolve_against_feed_url_without_channel_link() -> None:
-    body = b'<rss version="2.0"><channel><title>X</title>' \
-        b"<item><title>A</title><link>/a.htm</link></item></channel></rss>"
+    body = (
+        b'<rss version="2.0"><channel><title>X</title><item><title>A</title><link>/a.htm</link></item></channel></rss>'
+    )
     (article,) = _articles(body, "https://baochinhphu.vn/kinh-te.rss")
     assert article.url == "https://baochinhphu.vn/a.htm"
 
@@ -168,8 +169,10 @@ def _blow_up_feed(size: int = 200_000) -> bytes:
     # One declaration per line, as feedparser's own entity filter expects: it keeps this
     # "safe-looking" entity and its loose fallback parser then expands every reference.
     prolog = f'\n<!DOCTYPE rss [\n<!ENTITY big "{value}">\n]>\n'
-    items = f"<item><title>{title_refs}</title><description>{summary_refs}</description>" \
-            "<link>https://vov.vn/a</link></item>"
+    items = (
+        f"<item><title>{title_refs}</title><description>{summary_refs}</description>"
+        "<link>https://vov.vn/a</link></item>"
+    )
     return _rss(items, prolog=prolog)
 
 
@@ -204,11 +207,10 @@ def test_sanitize_leaves_a_feed_without_dtd_unchanged() -> None:
 
 
 def test_billion_laughs_is_not_expanded() -> None:
-    levels = ['<!ENTITY lol0 "lol">'] + [
-        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
-    ]
-    body = _rss("<item><title>&lol9;</title><link>https://vov.vn/a</link></item>",
-                prolog=f"<!DOCTYPE rss [{''.join(levels)}]>")
+    levels = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
+    body = _rss(
+        "<item><title>&lol9;</title><link>https://vov.vn/a</link></item>", prolog=f"<!DOCTYPE rss [{''.join(levels)}]>"
+    )
     (article,) = _articles(body)
     assert "lollol" not in article.title
     assert len(article.title) < 100
@@ -217,8 +219,10 @@ def test_billion_laughs_is_not_expanded() -> None:
 def test_external_entity_is_not_read(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("mật khẩu-7f3a9")
-    body = _rss("<item><title>Tin &xxe;</title><link>https://vov.vn/a</link></item>",
-                prolog=f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{secret}">]>')
+    body = _rss(
+        "<item><title>Tin &xxe;</title><link>https://vov.vn/a</link></item>",
+        prolog=f'<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{secret}">]>',
+    )
     (article,) = _articles(body)
     assert "7f3a9" not in article.title
 
@@ -278,8 +282,12 @@ def test_declared_utf16_but_utf8_bytes_still_reads_vietnamese() -> None:
 
 
 def _kwargs(source_id: str = "kt") -> dict:
-    return {"feed_url": "https://www.koreatimes.co.kr/rss", "source_id": source_id,
-            "fetched_at": FETCHED, "tz_name": TZ_NAME}
+    return {
+        "feed_url": "https://www.koreatimes.co.kr/rss",
+        "source_id": source_id,
+        "fetched_at": FETCHED,
+        "tz_name": TZ_NAME,
+    }
 
 
 async def test_process_pool_matches_inline() -> None:

@@ -21,14 +21,28 @@ from tests.fakes.feed_server import FeedServer
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "feeds"
-VIETNAMESE = ["baochinhphu", "dantri", "nhandan", "thanhnien", "tuoitre", "vietnambiz", "vietnamplus",
-              "vnexpress", "vtv", "vov", "znews"]
+VIETNAMESE = [
+    "baochinhphu",
+    "dantri",
+    "nhandan",
+    "thanhnien",
+    "tuoitre",
+    "vietnambiz",
+    "vietnamplus",
+    "vnexpress",
+    "vtv",
+    "vov",
+    "znews",
+]
 
 
 def mediabot(config: Path, db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(config), "--db", str(db), *args],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
 
 
@@ -103,8 +117,12 @@ def test_second_poll_adds_nothing(archive) -> None:
     ],
 )
 def test_instants_are_right(archive, source: str, title_start: str, instant: str) -> None:
-    found = rows(archive["db"], "SELECT published_at FROM articles WHERE source_id = ? AND title LIKE ?",
-                 source, title_start + "%")
+    found = rows(
+        archive["db"],
+        "SELECT published_at FROM articles WHERE source_id = ? AND title LIKE ?",
+        source,
+        title_start + "%",
+    )
     assert found == [(instant,)]
 
 
@@ -161,7 +179,8 @@ def test_opml_round_trip(archive, tmp_path: Path) -> None:
         '<?xml version="1.0"?><opml version="2.0"><head/><body><outline text="Tỉnh">'
         '<outline text="Báo Phú Thọ" xmlUrl="https://baophutho.vn/rss/home.rss"/>'
         '<outline text="VnExpress" xmlUrl="' + archive["srv"].url("/corpus/vnexpress.rss") + '"/>'
-        "</outline></body></opml>", encoding="utf-8",
+        "</outline></body></opml>",
+        encoding="utf-8",
     )
     proc = mediabot(archive["config"], archive["db"], "import-opml", str(other))
     assert proc.returncode == 0, proc.stderr

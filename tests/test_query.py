@@ -37,32 +37,32 @@ def exact(text: str) -> str:
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("chuyen doi so", f'{folded("chuyen")} AND {folded("doi")} AND {folded("so")}'),
+        ("chuyen doi so", f"{folded('chuyen')} AND {folded('doi')} AND {folded('so')}"),
         ('"chuyển đổi số"', exact("chuyển đổi số")),
         ("“chính quyền số”", exact("chính quyền số")),  # phone keyboards' typographic quotes
         ('"den hung"', folded("den hung")),
         ("Đảng", exact("Đảng")),
         ("hoà", exact("hòa")),  # tone placement canonicalised like the index
         ("thuỷ", exact("thủy")),
-        ("a b OR c", f'{folded("a")} AND ({folded("b")} OR {folded("c")})'),
-        ("a OR b c", f'({folded("a")} OR {folded("b")}) AND {folded("c")}'),
-        ('"Đền Hùng" OR lễ', f'({exact("Đền Hùng")} OR {exact("lễ")})'),
-        ("bão -lũ", f'({exact("bão")}) NOT ({exact("lũ")})'),
-        ('bão -"sạt lở" -lu', f'({exact("bão")}) NOT ({exact("sạt lở")} OR {folded("lu")})'),
+        ("a b OR c", f"{folded('a')} AND ({folded('b')} OR {folded('c')})"),
+        ("a OR b c", f"({folded('a')} OR {folded('b')}) AND {folded('c')}"),
+        ('"Đền Hùng" OR lễ', f"({exact('Đền Hùng')} OR {exact('lễ')})"),
+        ("bão -lũ", f"({exact('bão')}) NOT ({exact('lũ')})"),
+        ('bão -"sạt lở" -lu', f"({exact('bão')}) NOT ({exact('sạt lở')} OR {folded('lu')})"),
         ("COVID-19", folded("COVID 19")),
-        ("Hà Nội: tin mới", f'{exact("Hà")} AND {exact("Nội")} AND {folded("tin")} AND {exact("mới")}'),
+        ("Hà Nội: tin mới", f"{exact('Hà')} AND {exact('Nội')} AND {folded('tin')} AND {exact('mới')}"),
         ('"unbalanced phrase', folded("unbalanced phrase")),
-        ('a "b', f'{folded("a")} AND {folded("b")}'),
-        ("NEAR(a b)", f'{folded("NEAR a")} AND {folded("b")}'),
-        ("a* AND b", f'{folded("a")} AND {folded("b")}'),
+        ('a "b', f"{folded('a')} AND {folded('b')}"),
+        ("NEAR(a b)", f"{folded('NEAR a')} AND {folded('b')}"),
+        ("a* AND b", f"{folded('a')} AND {folded('b')}"),
         ("OR a OR", folded("a")),  # dangling operators mean nothing
-        ("a OR OR b", f'({folded("a")} OR {folded("b")})'),
-        ("a OR -b", f'({folded("a")}) NOT ({folded("b")})'),
-        ("a or b", f'{folded("a")} AND {folded("or")} AND {folded("b")}'),  # only upper-case OR
-        ("--a b", f'({folded("b")}) NOT ({folded("a")})'),
-        ("a - b", f'{folded("a")} AND {folded("b")}'),
-        ('say "hi"there', f'{folded("say")} AND {folded("hi")} AND {folded("there")}'),
-        ("bão 🌀 lũ", f'{exact("bão")} AND {exact("lũ")}'),
+        ("a OR OR b", f"({folded('a')} OR {folded('b')})"),
+        ("a OR -b", f"({folded('a')}) NOT ({folded('b')})"),
+        ("a or b", f"{folded('a')} AND {folded('or')} AND {folded('b')}"),  # only upper-case OR
+        ("--a b", f"({folded('b')}) NOT ({folded('a')})"),
+        ("a - b", f"{folded('a')} AND {folded('b')}"),
+        ('say "hi"there', f"{folded('say')} AND {folded('hi')} AND {folded('there')}"),
+        ("bão 🌀 lũ", f"{exact('bão')} AND {exact('lũ')}"),
         ("Ho\u0300a", exact("Hòa")),  # decomposed input is composed first
     ],
 )
@@ -166,19 +166,94 @@ def test_fts_tokens_split_like_unicode61(text: str, tokens: tuple[str, ...]) -> 
 # ---- fuzz: no input may reach SQLite as an FTS5 syntax error ----
 
 FRAGMENTS = [
-    '"', "“", "”", "„", "'", "(", ")", "{", "}", "[", "]", "*", "^", ":", "-", "+", "OR", "AND", "NOT",
-    "NEAR", "NEAR(", "NEAR/2", "source:", "since:", "since:7d", "source:vtv", "title:", "body_fold:",
-    "Đảng", "đăng", "chuyển đổi số", "Hà Nội:", "hoà", "thuỷ", "COVID-19", "5G", "den hung", "\\",
-    ",", ".", ";", "!", "?", "&", "|", "/", "%", "$", "#", "@", "=", "<", ">", "~", "`", "\x00", "\t",
-    "\n", "\x1b", "\u200b", "\u200f", "\ufeff", "\u0301", "\u0300", "🙂", "🇻🇳", "中文", "русский",
-    "\ue000", "\ue001", "\udcff", " ", "  ", "-\"", "\"-", "OR OR", "- -", ":::", "NEAR(a b, 3)",
+    '"',
+    "“",
+    "”",
+    "„",
+    "'",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    "*",
+    "^",
+    ":",
+    "-",
+    "+",
+    "OR",
+    "AND",
+    "NOT",
+    "NEAR",
+    "NEAR(",
+    "NEAR/2",
+    "source:",
+    "since:",
+    "since:7d",
+    "source:vtv",
+    "title:",
+    "body_fold:",
+    "Đảng",
+    "đăng",
+    "chuyển đổi số",
+    "Hà Nội:",
+    "hoà",
+    "thuỷ",
+    "COVID-19",
+    "5G",
+    "den hung",
+    "\\",
+    ",",
+    ".",
+    ";",
+    "!",
+    "?",
+    "&",
+    "|",
+    "/",
+    "%",
+    "$",
+    "#",
+    "@",
+    "=",
+    "<",
+    ">",
+    "~",
+    "`",
+    "\x00",
+    "\t",
+    "\n",
+    "\x1b",
+    "\u200b",
+    "\u200f",
+    "\ufeff",
+    "\u0301",
+    "\u0300",
+    "🙂",
+    "🇻🇳",
+    "中文",
+    "русский",
+    "\ue000",
+    "\ue001",
+    "\udcff",
+    " ",
+    "  ",
+    '-"',
+    '"-',
+    "OR OR",
+    "- -",
+    ":::",
+    "NEAR(a b, 3)",
 ]
 
 
 def _random_query(rng: random.Random) -> str:
     if rng.random() < 0.15:  # raw random code points, any plane
-        return "".join(chr(rng.choice([rng.randrange(0x20, 0x250), rng.randrange(0, 0x110000)]))
-                       for _ in range(rng.randrange(0, 30)))
+        return "".join(
+            chr(rng.choice([rng.randrange(0x20, 0x250), rng.randrange(0, 0x110000)]))
+            for _ in range(rng.randrange(0, 30))
+        )
     return "".join(rng.choice(FRAGMENTS) + rng.choice(["", " ", " "]) for _ in range(rng.randrange(0, 12)))
 
 
@@ -188,12 +263,21 @@ def small_engine(tmp_path) -> SearchEngine:
     upsert_source(conn, Source(id="vtv", name="VTV", urls=("https://vtv.vn/rss",)), "config", NOW)
     published = NOW - timedelta(days=1)
     articles = [
-        Article(source_id="vtv", url=f"https://vtv.vn/{i}", guid=str(i), title=title, summary=summary,
-                published_at=published, fetched_at=published)
-        for i, (title, summary) in enumerate([
-            ("Đảng bộ tỉnh Phú Thọ", "Chuyển đổi số, COVID-19 và 5G tại Hà Nội."),
-            ("Đăng ký dịch vụ công", "Người dân đăng ký trực tuyến (NEAR thuỷ điện)."),
-        ])
+        Article(
+            source_id="vtv",
+            url=f"https://vtv.vn/{i}",
+            guid=str(i),
+            title=title,
+            summary=summary,
+            published_at=published,
+            fetched_at=published,
+        )
+        for i, (title, summary) in enumerate(
+            [
+                ("Đảng bộ tỉnh Phú Thọ", "Chuyển đổi số, COVID-19 và 5G tại Hà Nội."),
+                ("Đăng ký dịch vụ công", "Người dân đăng ký trực tuyến (NEAR thuỷ điện)."),
+            ]
+        )
     ]
     store_articles(conn, [(articles, None)])
     return SearchEngine(conn, TZ, clock=lambda: NOW)

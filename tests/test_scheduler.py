@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import Polling
-from bot.scheduler import MAX_BACKOFF_S, failure_interval, publish_gap, success_interval
+from bot.ingest.scheduler import MAX_BACKOFF_S, failure_interval, publish_gap, success_interval
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 POLLING = Polling(interval=600, min_interval=60, max_interval=6 * 3600)
@@ -20,12 +20,12 @@ def dates(every_minutes: float, n: int = 10, newest_minutes_ago: float = 0) -> l
 @pytest.mark.parametrize(
     ("gap_source", "source_interval", "expected"),
     [
-        (dates(20), None, 600),          # an item every 20 min → poll every 10 min
-        (dates(1), None, 60),            # very busy feed → floor at min_interval
-        (dates(60 * 24), None, 21600),   # daily feed → ceiling at max_interval
-        (dates(60 * 24), 300, 300),      # per-source interval is the upper bound
+        (dates(20), None, 600),  # an item every 20 min → poll every 10 min
+        (dates(1), None, 60),  # very busy feed → floor at min_interval
+        (dates(60 * 24), None, 21600),  # daily feed → ceiling at max_interval
+        (dates(60 * 24), 300, 300),  # per-source interval is the upper bound
         (dates(20, newest_minutes_ago=600), None, 18000),  # went quiet: slows down
-        (dates(20, n=2), None, 600),     # too few items to learn from → configured interval
+        (dates(20, n=2), None, 600),  # too few items to learn from → configured interval
     ],
 )
 def test_success_interval(gap_source, source_interval, expected) -> None:

@@ -24,32 +24,70 @@ SOURCES = {"vtv": "Đài Truyền hình Việt Nam", "baophutho": "Báo Phú Th�
 # (key, source, days ago, title, summary)
 ARTICLES = [
     ("old", "vnexpress", 40, "Phú Thọ tổng kết năm học", "Ngành giáo dục tỉnh Phú Thọ tổng kết năm học cũ."),
-    ("cds", "vtv", 1, "Phú Thọ đẩy mạnh chuyển đổi số trong cơ quan nhà nước",
-     "Tỉnh triển khai chính quyền số và dịch vụ công trực tuyến cho người dân."),
-    ("words", "vnexpress", 2, "Chuyển giao công nghệ cho nông dân",
-     "Đổi mới sáng tạo giúp nông sản có mã số vùng trồng."),
-    ("hung", "baophutho", 3, "Lễ hội Đền Hùng năm 2026 thu hút hàng vạn du khách",
-     "Giỗ Tổ Hùng Vương được tổ chức trang trọng tại Khu di tích lịch sử Đền Hùng, Phú Thọ."),
-    ("dangbo", "vnexpress", 4, "Đảng bộ tỉnh tổ chức hội nghị tổng kết công tác",
-     "Ban Thường vụ Tỉnh ủy đánh giá kết quả lãnh đạo của Đảng bộ."),
-    ("dangky", "vtv", 5, "Hướng dẫn đăng ký xe máy qua cổng dịch vụ công",
-     "Người dân có thể đăng ký trực tuyến từ ngày 1/12."),
+    (
+        "cds",
+        "vtv",
+        1,
+        "Phú Thọ đẩy mạnh chuyển đổi số trong cơ quan nhà nước",
+        "Tỉnh triển khai chính quyền số và dịch vụ công trực tuyến cho người dân.",
+    ),
+    (
+        "words",
+        "vnexpress",
+        2,
+        "Chuyển giao công nghệ cho nông dân",
+        "Đổi mới sáng tạo giúp nông sản có mã số vùng trồng.",
+    ),
+    (
+        "hung",
+        "baophutho",
+        3,
+        "Lễ hội Đền Hùng năm 2026 thu hút hàng vạn du khách",
+        "Giỗ Tổ Hùng Vương được tổ chức trang trọng tại Khu di tích lịch sử Đền Hùng, Phú Thọ.",
+    ),
+    (
+        "dangbo",
+        "vnexpress",
+        4,
+        "Đảng bộ tỉnh tổ chức hội nghị tổng kết công tác",
+        "Ban Thường vụ Tỉnh ủy đánh giá kết quả lãnh đạo của Đảng bộ.",
+    ),
+    (
+        "dangky",
+        "vtv",
+        5,
+        "Hướng dẫn đăng ký xe máy qua cổng dịch vụ công",
+        "Người dân có thể đăng ký trực tuyến từ ngày 1/12.",
+    ),
     ("hoa1", "vtv", 6, "Hòa Bình: thủy điện mở cửa xả đáy", "Thủy điện Hòa Bình điều tiết hồ chứa sau mưa lớn."),
     ("hoa2", "baophutho", 7.5, "Khánh Hoà khắc phục hậu quả bão", "Công trình thuỷ lợi ở Khánh Hoà bị hư hỏng."),
     ("covid", "vnexpress", 8, "COVID-19: số ca mắc mới giảm mạnh", "Bộ Y tế ghi nhận số ca COVID-19 giảm."),
     ("halong_en", "vnexpress", 9, "Ha Long Bay tourism rebounds", "Foreign visitors return to the bay."),
-    ("halong_vi", "baophutho", 2.5, "Vịnh Hạ Long đón khách trở lại",
-     "Du khách quay lại Hạ Long, tàu du lịch Hạ Long kín chỗ."),
+    (
+        "halong_vi",
+        "baophutho",
+        2.5,
+        "Vịnh Hạ Long đón khách trở lại",
+        "Du khách quay lại Hạ Long, tàu du lịch Hạ Long kín chỗ.",
+    ),
     ("storm_lu", "vtv", 3, "Bão số 5 gây lũ lớn ở miền Trung", "Mưa lũ khiến nhiều tuyến đường bị chia cắt."),
     ("storm", "vtv", 4, "Bão số 5 suy yếu thành áp thấp", "Người dân ven biển được sơ tán an toàn."),
 ]
 
 
-def _article(key: str, source: str, days: float, title: str, summary: str,
-             fetched_delay: timedelta = timedelta(minutes=5)) -> Article:
+def _article(
+    key: str, source: str, days: float, title: str, summary: str, fetched_delay: timedelta = timedelta(minutes=5)
+) -> Article:
     published = NOW - timedelta(days=days)
-    return Article(source_id=source, url=f"https://{source}.vn/{key}", guid=key, title=title, summary=summary,
-                   published_at=published, fetched_at=published + fetched_delay)
+    return Article(
+        source_id=source,
+        url=f"https://{source}.vn/{key}",
+        guid=key,
+        title=title,
+        summary=summary,
+        published_at=published,
+        fetched_at=published + fetched_delay,
+    )
 
 
 @pytest.fixture
@@ -57,8 +95,7 @@ def conn(tmp_path):
     connection = open_db(tmp_path / "search.sqlite").conn
     connection.execute("BEGIN")
     for source_id, name in SOURCES.items():
-        upsert_source(connection, Source(id=source_id, name=name, urls=(f"https://{source_id}.vn/rss",)),
-                      "config", NOW)
+        upsert_source(connection, Source(id=source_id, name=name, urls=(f"https://{source_id}.vn/rss",)), "config", NOW)
     connection.execute("COMMIT")
     # Oldest first: ids grow with fetch time, as in production.
     rows = sorted(ARTICLES, key=lambda row: -row[2])
@@ -205,9 +242,12 @@ def test_hit_fields(conn, engine: SearchEngine) -> None:
 def test_total_is_exact_and_pages_cover_every_match(conn, engine: SearchEngine) -> None:
     query = "phu OR bao OR dang"
     first = engine.search(query, limit=2)
-    expected = {row[0] for row in conn.execute(
-        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH '{title_fold body_fold} : (phu OR bao OR dang)'"
-    )}
+    expected = {
+        row[0]
+        for row in conn.execute(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH '{title_fold body_fold} : (phu OR bao OR dang)'"
+        )
+    }
     assert first.total == engine.count(query) == len(expected) == 8
     seen: list[int] = []
     for offset in range(0, first.total + 2, 2):
@@ -257,8 +297,7 @@ def test_latest_is_newest_first(conn, engine: SearchEngine) -> None:
     assert page.total == len(ARTICLES)
     assert keys(conn, engine.latest(limit=2, offset=1)) == ["words", "halong_vi"]
     assert keys(conn, engine.latest(sources=["baophutho"])) == ["halong_vi", "hung", "hoa2"]
-    assert set(keys(conn, engine.latest(since=NOW - timedelta(days=2, hours=13)))) == {
-        "cds", "words", "halong_vi"}
+    assert set(keys(conn, engine.latest(since=NOW - timedelta(days=2, hours=13)))) == {"cds", "words", "halong_vi"}
     assert engine.latest().hits[0].snippet.startswith("Tỉnh triển khai")
 
 

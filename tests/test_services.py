@@ -52,8 +52,12 @@ FEED_ITEMS = ["Đồng Tháp khởi công cầu Cao Lãnh 2", "Sen Tháp Mười
 
 
 def make_config(tmp_path: Path, *, allow_private: bool, **extra: Any) -> Any:
-    data = {"organization": ORG, "polling": {"allow_private_networks": allow_private, "timeout": "5s"},
-            "access": {"admins": [ADMIN]}, **extra}
+    data = {
+        "organization": ORG,
+        "polling": {"allow_private_networks": allow_private, "timeout": "5s"},
+        "access": {"admins": [ADMIN]},
+        **extra,
+    }
     path = tmp_path / "feeds.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return config_from_dict(data, str(path), path)
@@ -194,9 +198,7 @@ async def test_add_source_stores_audits_and_is_due_now(
     assert [(o.source_id, o.status, o.new_articles) for o in report.outcomes] == [(source_id, "new", 3)]
 
 
-async def test_the_same_feed_cannot_be_added_twice(
-    admin: AdminService, runtime: Runtime, server: FeedServer
-) -> None:
+async def test_the_same_feed_cannot_be_added_twice(admin: AdminService, runtime: Runtime, server: FeedServer) -> None:
     url = server.add("/a.rss", rss("Báo Đồng Tháp", FEED_ITEMS))
     preview = await admin.preview_feed(url)
     await admin.add_source(ADMIN, preview)
@@ -286,9 +288,7 @@ async def test_reload_adopts_the_edited_file(admin: AdminService, runtime: Runti
     assert await _audit(runtime) == [(ADMIN, "config.reload", str(path), "1 sources, 0 campaigns")]
 
 
-async def test_reload_of_a_broken_file_keeps_the_running_config(
-    admin: AdminService, runtime: Runtime
-) -> None:
+async def test_reload_of_a_broken_file_keeps_the_running_config(admin: AdminService, runtime: Runtime) -> None:
     before = runtime.config
     path = before.path
     path.write_text("organization:\n  name: Đồng Tháp\nsources:\n  - id: Sai Hoa\n    url: x\n", encoding="utf-8")
@@ -484,7 +484,10 @@ async def test_sources_campaigns_stats(archive: ArchiveService, archive_rt: tupl
     await AccessService(archive_rt[0]).request_access(777, "Võ Thị Sáu", None)
     stats = await archive.stats()
     assert {k: stats[k] for k in ("articles", "articles_24h", "sources_active", "sources_failing")} == {
-        "articles": 7, "articles_24h": 2, "sources_active": 3, "sources_failing": 0,
+        "articles": 7,
+        "articles_24h": 2,
+        "sources_active": 3,
+        "sources_failing": 0,
     }
     assert (stats["users_pending"], stats["users_approved"]) == (1, 0)
     assert isinstance(stats["db_bytes"], int) and stats["db_bytes"] > 0
@@ -500,7 +503,6 @@ def test_both_intersects_outlet_filters() -> None:
     assert joined.match == f"({a.match}) AND ({b.match})"
     disjoint = both(a, parse_query("gạo source:baodongthap", now=now, tz=tz))
     assert plan_filters(disjoint, since=None, until=None, sources=()).sources == ()
-
 
 
 OUTLETS = [

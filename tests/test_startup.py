@@ -16,16 +16,22 @@ from tests.test_bot_e2e import bot_env, start_bot, wait_until
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize(("access", "warned"), [({"mode": "private", "admins": []}, True),
-                                                ({"mode": "private", "admins": [42]}, False),
-                                                ({"mode": "public"}, False)])
+@pytest.mark.parametrize(
+    ("access", "warned"),
+    [
+        ({"mode": "private", "admins": []}, True),
+        ({"mode": "private", "admins": [42]}, False),
+        ({"mode": "public"}, False),
+    ],
+)
 def test_private_mode_without_admins_is_warned_about(tmp_path: Path, access: dict, warned: bool) -> None:
     with FakeTelegram(token=BOT_TOKEN) as fake, FeedServer() as feeds:
         data = config_dict(sources=[{"id": "a", "name": "Báo A", "url": feeds.url("/html")}], access=access)
         cfg = tmp_path / "feeds.yaml"
         cfg.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        proc = start_bot(cfg, tmp_path / "db.sqlite", bot_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN,
-                                                                TELEGRAM_API_URL=fake.url), tmp_path)
+        proc = start_bot(
+            cfg, tmp_path / "db.sqlite", bot_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN, TELEGRAM_API_URL=fake.url), tmp_path
+        )
         try:
             fake.wait_for_polling(timeout=30)
             wait_until(lambda: "is running as" in (tmp_path / "stderr").read_text(), 10, "the start line")

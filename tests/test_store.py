@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import config_from_dict
+from bot.ingest.normalize import canonical_url
 from bot.models import Article
-from bot.normalize import canonical_url
 from bot.store.articles import store_articles
 from bot.store.db import open_db
 from bot.store.sources import (
@@ -24,8 +24,11 @@ CONFIG = {
     "organization": {"name": "Sở TT&TT Phú Thọ"},
     "sources": [
         {"id": "baophutho", "name": "Báo Phú Thọ", "url": "https://baophutho.vn/rss/home.rss"},
-        {"id": "vnexpress", "name": "VnExpress",
-         "urls": ["https://vnexpress.net/rss/tin-moi-nhat.rss", "https://vnexpress.net/rss/thoi-su.rss"]},
+        {
+            "id": "vnexpress",
+            "name": "VnExpress",
+            "urls": ["https://vnexpress.net/rss/tin-moi-nhat.rss", "https://vnexpress.net/rss/thoi-su.rss"],
+        },
     ],
 }
 
@@ -38,11 +41,19 @@ def conn(tmp_path: Path):
     db.conn.close()
 
 
-def article(source: str, url: str, title: str, *, guid: str | None = None, summary: str = "",
-            hours_ago: float = 1) -> Article:
+def article(
+    source: str, url: str, title: str, *, guid: str | None = None, summary: str = "", hours_ago: float = 1
+) -> Article:
     published = NOW - timedelta(hours=hours_ago)
-    return Article(source_id=source, url=canonical_url(url), guid=guid or url, title=title, summary=summary,
-                   published_at=published, fetched_at=NOW)
+    return Article(
+        source_id=source,
+        url=canonical_url(url),
+        guid=guid or url,
+        title=title,
+        summary=summary,
+        published_at=published,
+        fetched_at=NOW,
+    )
 
 
 def count(conn, sql: str = "SELECT count(*) FROM articles") -> int:
@@ -66,18 +77,20 @@ def test_same_guid_in_one_source_is_one_article(conn) -> None:
 
 def test_copy_in_another_outlet_is_separate_but_same_story(conn) -> None:
     a = article("baophutho", "https://baophutho.vn/x.html", "Phú Thọ: Khai mạc Giỗ Tổ Hùng Vương 2026")
-    b = article("vnexpress", "https://vnexpress.net/y.html", "Phú Thọ khai mạc Giỗ Tổ Hùng Vương 2026!",
-                hours_ago=30)
-    c = article("vnexpress", "https://vnexpress.net/z.html", "Phú Thọ khai mạc Giỗ Tổ Hùng Vương 2026",
-                hours_ago=24 * 5)  # outside the 3-day window
+    b = article("vnexpress", "https://vnexpress.net/y.html", "Phú Thọ khai mạc Giỗ Tổ Hùng Vương 2026!", hours_ago=30)
+    c = article(
+        "vnexpress", "https://vnexpress.net/z.html", "Phú Thọ khai mạc Giỗ Tổ Hùng Vương 2026", hours_ago=24 * 5
+    )  # outside the 3-day window
     ids = store_articles(conn, [([a, b, c], None)]).new_ids
     stories = [conn.execute("SELECT story_id FROM articles WHERE id = ?", (i,)).fetchone()[0] for i in ids]
     assert len(ids) == 3 and stories[0] == stories[1] != stories[2]
 
 
 def test_near_identical_text_joins_the_story(conn) -> None:
-    body = ("Sáng 24/11, Sở Thông tin và Truyền thông tỉnh Phú Thọ tổ chức hội nghị triển khai nền tảng "
-            "chuyển đổi số cấp xã, với sự tham gia của đại diện 225 xã, phường, thị trấn trên địa bàn tỉnh.")
+    body = (
+        "Sáng 24/11, Sở Thông tin và Truyền thông tỉnh Phú Thọ tổ chức hội nghị triển khai nền tảng "
+        "chuyển đổi số cấp xã, với sự tham gia của đại diện 225 xã, phường, thị trấn trên địa bàn tỉnh."
+    )
     a = article("baophutho", "https://baophutho.vn/h.html", "Hội nghị chuyển đổi số cấp xã", summary=body)
     b = article("vnexpress", "https://vnexpress.net/h.html", "Phú Thọ triển khai nền tảng số", summary=body)
     ids = store_articles(conn, [([a, b], None)]).new_ids
@@ -120,8 +133,7 @@ def test_sync_keeps_removed_sources_articles_and_stops_polling_them(conn) -> Non
 def test_health_failure_backoff_deactivation_and_reset(conn) -> None:
     feed = due_feeds(conn, None)[0]
     for _ in range(3):
-        record_failure(conn, feed.id, now=NOW, error="HTTP 500", next_check_ts=NOW.timestamp() + 60,
-                       deactivate=False)
+        record_failure(conn, feed.id, now=NOW, error="HTTP 500", next_check_ts=NOW.timestamp() + 60, deactivate=False)
     status = {s.id: s for s in source_statuses(conn)}[feed.source_id]
     assert status.consecutive_failures == 3 and status.state(NOW) == "failing"
     assert status.last_error == "HTTP 500" and status.failing_since is not None
@@ -133,13 +145,31 @@ def test_health_failure_backoff_deactivation_and_reset(conn) -> None:
 
 def test_silent_source_answers_but_publishes_nothing(conn) -> None:
     feed = due_feeds(conn, None)[0]
-    record_success(conn, feed.id, now=NOW, next_check_ts=0, interval_s=600, new_articles=0, etag=None,
-                   last_modified=None, body_hash=None)
+    record_success(
+        conn,
+        feed.id,
+        now=NOW,
+        next_check_ts=0,
+        interval_s=600,
+        new_articles=0,
+        etag=None,
+        last_modified=None,
+        body_hash=None,
+    )
     status = {s.id: s for s in source_statuses(conn)}[feed.source_id]
     assert status.state(NOW) == "ok"  # created just now: not silent yet
     assert status.state(NOW + timedelta(hours=25)) == "silent"
-    record_success(conn, feed.id, now=NOW + timedelta(hours=25), next_check_ts=0, interval_s=600,
-                   new_articles=2, etag='"v2"', last_modified=None, body_hash="h")
+    record_success(
+        conn,
+        feed.id,
+        now=NOW + timedelta(hours=25),
+        next_check_ts=0,
+        interval_s=600,
+        new_articles=2,
+        etag='"v2"',
+        last_modified=None,
+        body_hash="h",
+    )
     status = {s.id: s for s in source_statuses(conn)}[feed.source_id]
     assert status.state(NOW + timedelta(hours=26)) == "ok"
 
@@ -147,8 +177,17 @@ def test_silent_source_answers_but_publishes_nothing(conn) -> None:
 def test_due_feeds_respects_schedule_and_pause(conn) -> None:
     feeds = due_feeds(conn, NOW.timestamp())
     assert len(feeds) == 3  # baophutho + two vnexpress feeds
-    record_success(conn, feeds[0].id, now=NOW, next_check_ts=NOW.timestamp() + 300, interval_s=300,
-                   new_articles=0, etag=None, last_modified=None, body_hash=None)
+    record_success(
+        conn,
+        feeds[0].id,
+        now=NOW,
+        next_check_ts=NOW.timestamp() + 300,
+        interval_s=300,
+        new_articles=0,
+        etag=None,
+        last_modified=None,
+        body_hash=None,
+    )
     assert feeds[0].id not in {f.id for f in due_feeds(conn, NOW.timestamp())}
     set_paused(conn, "vnexpress", True)
     assert {f.source_id for f in due_feeds(conn, None)} == {"baophutho"}

@@ -39,9 +39,12 @@ def test_webhook_mode_answers_pushed_updates(tmp_path: Path) -> None:
     with FakeTelegram(token=BOT_TOKEN) as fake, FeedServer() as feeds:
         cfg = write_config(tmp_path, feeds)
         env = bot_env(
-            TELEGRAM_BOT_TOKEN=BOT_TOKEN, TELEGRAM_API_URL=fake.url,
-            MEDIABOT_WEBHOOK_URL="https://bot.example.vn/hook", MEDIABOT_WEBHOOK_LISTEN="127.0.0.1",
-            MEDIABOT_WEBHOOK_PORT=str(port), MEDIABOT_WEBHOOK_SECRET=SECRET,
+            TELEGRAM_BOT_TOKEN=BOT_TOKEN,
+            TELEGRAM_API_URL=fake.url,
+            MEDIABOT_WEBHOOK_URL="https://bot.example.vn/hook",
+            MEDIABOT_WEBHOOK_LISTEN="127.0.0.1",
+            MEDIABOT_WEBHOOK_PORT=str(port),
+            MEDIABOT_WEBHOOK_SECRET=SECRET,
         )
         proc = start_bot(cfg, tmp_path / "db.sqlite", env, tmp_path)
         try:
@@ -63,8 +66,11 @@ def test_webhook_mode_answers_pushed_updates(tmp_path: Path) -> None:
             url = f"http://127.0.0.1:{port}/hook"
             wrong = httpx.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
             assert wrong.status_code == 403
-            ok = httpx.post(url, content=json.dumps(update), headers={
-                "X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"})
+            ok = httpx.post(
+                url,
+                content=json.dumps(update),
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"},
+            )
             assert ok.status_code == 200
             reply = fake.wait_for_message(user, timeout=15)
             assert "/search" in reply.text

@@ -55,8 +55,13 @@ class SearchEngine:
     """Search, newest-first listings, counts and id matching over one SQLite connection."""
 
     def __init__(
-        self, conn: sqlite3.Connection, tz: ZoneInfo, *, clock: Callable[[], datetime] | None = None,
-        rank_window: int = RANK_WINDOW, source_map: SourceMap | None = None,
+        self,
+        conn: sqlite3.Connection,
+        tz: ZoneInfo,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        rank_window: int = RANK_WINDOW,
+        source_map: SourceMap | None = None,
         side_conn: sqlite3.Connection | None = None,
     ) -> None:
         self.conn = conn
@@ -79,7 +84,11 @@ class SearchEngine:
         return parse_query(query, now=self._clock(), tz=self.tz)
 
     def plan(
-        self, query: str | None, *, since: datetime | None = None, until: datetime | None = None,
+        self,
+        query: str | None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
         sources: Sequence[str] = (),
     ) -> SearchPlan:
         """Parse `query` (None: filters only) and AND it with the given filters."""
@@ -87,15 +96,29 @@ class SearchEngine:
         return plan_query(parsed, since=since, until=until, sources=sources)
 
     def search(
-        self, query: str, *, limit: int = 10, offset: int = 0, since: datetime | None = None,
-        until: datetime | None = None, sources: Sequence[str] = (), with_facets: bool = False,
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        sources: Sequence[str] = (),
+        with_facets: bool = False,
     ) -> SearchPage:
         """Best matches first (bm25, then newest); `total` is exact."""
         plan = self.plan(query, since=since, until=until, sources=sources)
         return self.search_plan(plan, limit=limit, offset=offset, with_facets=with_facets)
 
-    def search_plan(self, plan: SearchPlan, *, limit: int = 10, offset: int = 0,
-                    with_facets: bool = False, newest_first: bool = False) -> SearchPage:
+    def search_plan(
+        self,
+        plan: SearchPlan,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        with_facets: bool = False,
+        newest_first: bool = False,
+    ) -> SearchPage:
         """Run an already planned search (`newest_first`: no ranking, latest matches first)."""
         limit, offset = max(0, limit), max(0, offset)
         if plan.match is not None and plan.sources and self.source_map is not None and not newest_first:
@@ -134,9 +157,11 @@ class SearchEngine:
         top = sorted(self.source_map.count(ids).items(), key=lambda item: (-item[1], item[0]))[:3]
         if not top:
             return ()
-        names = dict((conn or self.conn).execute(
-            f"SELECT id, name FROM sources WHERE id IN ({','.join('?' * len(top))})", [s for s, _ in top]
-        ).fetchall())
+        names = dict(
+            (conn or self.conn)
+            .execute(f"SELECT id, name FROM sources WHERE id IN ({','.join('?' * len(top))})", [s for s, _ in top])
+            .fetchall()
+        )
         return tuple((source, names.get(source, source), n) for source, n in top)
 
     def _outlet_page(self, plan: SearchPlan, limit: int, offset: int, with_facets: bool) -> SearchPage:
@@ -165,9 +190,14 @@ class SearchEngine:
         kept: list[int] = []
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
-            kept += [row[0] for row in self.conn.execute(
-                f"SELECT a.id FROM articles a WHERE a.id IN ({','.join('?' * len(chunk))}) AND "
-                + " AND ".join(clauses), [*chunk, *bounds])]
+            kept += [
+                row[0]
+                for row in self.conn.execute(
+                    f"SELECT a.id FROM articles a WHERE a.id IN ({','.join('?' * len(chunk))}) AND "
+                    + " AND ".join(clauses),
+                    [*chunk, *bounds],
+                )
+            ]
         return sorted(kept)
 
     def _rank_ids(self, plan: SearchPlan, ids: list[int], limit: int, offset: int) -> list[int]:
@@ -189,14 +219,23 @@ class SearchEngine:
         return ranked + ids[max(0, older_end - rest) : max(0, older_end)][::-1]
 
     def latest(
-        self, *, limit: int = 10, offset: int = 0, sources: Sequence[str] = (), since: datetime | None = None,
+        self,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        sources: Sequence[str] = (),
+        since: datetime | None = None,
     ) -> SearchPage:
         """Newest articles first, optionally from some outlets or after a moment."""
         plan = plan_query(None, since=since, sources=sources)
         return self.search_plan(plan, limit=limit, offset=offset)
 
     def count(
-        self, query: str | None, *, since: datetime | None = None, until: datetime | None = None,
+        self,
+        query: str | None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
         sources: Sequence[str] = (),
     ) -> int:
         """Number of articles matching the query (None: all articles) and filters."""
@@ -290,9 +329,11 @@ class SearchEngine:
         published: dict[int, int] = {}
         for start in range(0, len(tied), CHUNK):
             chunk = tied[start : start + CHUNK]
-            published.update(self.conn.execute(
-                f"SELECT id, published_ts FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk
-            ).fetchall())
+            published.update(
+                self.conn.execute(
+                    f"SELECT id, published_ts FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk
+                ).fetchall()
+            )
         if published:
             rows.sort(key=lambda row: (row[1], -published.get(row[0], 0), -row[0]))
         return [row[0] for row in rows]
@@ -329,8 +370,10 @@ class SearchEngine:
 
     def _older_ids(self, plan: SearchPlan, cutoff: int, limit: int, offset: int) -> list[int]:
         base, params = matching_sql(self.conn, plan, join=False)
-        sql = (f"SELECT articles_fts.rowid {base} AND articles_fts.rowid < ? "
-               "ORDER BY articles_fts.rowid DESC LIMIT ? OFFSET ?")
+        sql = (
+            f"SELECT articles_fts.rowid {base} AND articles_fts.rowid < ? "
+            "ORDER BY articles_fts.rowid DESC LIMIT ? OFFSET ?"
+        )
         return [row[0] for row in self.conn.execute(sql, [*params, cutoff, limit, offset])]
 
     def _top_sources(self, plan: SearchPlan) -> tuple[tuple[str, str, int], ...]:
@@ -344,7 +387,7 @@ class SearchEngine:
         if not ids:
             return ()
         sql = f"""SELECT {_HIT_COLUMNS} FROM articles a LEFT JOIN sources s ON s.id = a.source_id
-                  WHERE a.id IN ({','.join('?' * len(ids))})"""
+                  WHERE a.id IN ({",".join("?" * len(ids))})"""
         rows = {row[0]: row for row in self.conn.execute(sql, ids)}
         marked = self._highlights(plan.match, ids) if plan.match else {}
         return tuple(self._hit(rows[i], marked.get(i)) for i in ids if i in rows)
@@ -375,9 +418,14 @@ class SearchEngine:
                 title, title_exact, title_fold, whole=True
             )
         return SearchHit(
-            id=article_id, title=title, url=url, source=source, source_name=source_name,
+            id=article_id,
+            title=title,
+            url=url,
+            source=source,
+            source_name=source_name,
             published_at=datetime.fromtimestamp(published_ts, self.tz),
-            snippet=snippet or plain_snippet(summary) or title, story_id=story_id,
+            snippet=snippet or plain_snippet(summary) or title,
+            story_id=story_id,
         )
 
 
@@ -391,5 +439,6 @@ def open_engine(
     """
     from bot.store.db import connect
 
-    return SearchEngine(connect(path), tz, clock=clock, source_map=SourceMap() if outlet_map else None,
-                        side_conn=connect(path))
+    return SearchEngine(
+        connect(path), tz, clock=clock, source_map=SourceMap() if outlet_map else None, side_conn=connect(path)
+    )

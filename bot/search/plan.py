@@ -38,7 +38,10 @@ class SearchPlan:
 
 
 def plan_query(
-    parsed: ParsedQuery | None, *, since: datetime | None = None, until: datetime | None = None,
+    parsed: ParsedQuery | None,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
     sources: Sequence[str] = (),
 ) -> SearchPlan:
     """AND the query's own filters with the caller's (sources intersect, the later `since` wins)."""
@@ -83,9 +86,7 @@ def article_filters(plan: SearchPlan) -> tuple[list[str], list[object]]:
     return clauses, params
 
 
-def matching_sql(
-    conn: sqlite3.Connection, plan: SearchPlan, *, join: bool = True
-) -> tuple[str, list[object]]:
+def matching_sql(conn: sqlite3.Connection, plan: SearchPlan, *, join: bool = True) -> tuple[str, list[object]]:
     """`FROM … WHERE …` selecting the matching articles (FTS rowid = article id, aliased `a` when joined)."""
     clauses, params = article_filters(plan)
     if plan.match is None:

@@ -155,16 +155,22 @@ def _since(value: str, now: datetime, tz: ZoneInfo) -> datetime:
         else:
             raise ValueError(value)
     except ValueError:
-        raise QueryError(f"since:{_shown(value)} is not a time: use since:7d, since:24h or since:2026-11-01",
-                         "bad_since", value=_shown(value)) from None
+        raise QueryError(
+            f"since:{_shown(value)} is not a time: use since:7d, since:24h or since:2026-11-01",
+            "bad_since",
+            value=_shown(value),
+        ) from None
     return datetime.combine(day, time(0), tzinfo=tz)
 
 
 def _source(value: str) -> str:
     source_id = value.strip().lower()
     if not _SOURCE_ID.match(source_id):
-        raise QueryError(f"source:{_shown(value)} is not an outlet id (letters, digits, - _ .), e.g. source:vtv",
-                         "bad_source", value=_shown(value))
+        raise QueryError(
+            f"source:{_shown(value)} is not an outlet id (letters, digits, - _ .), e.g. source:vtv",
+            "bad_source",
+            value=_shown(value),
+        )
     return source_id
 
 

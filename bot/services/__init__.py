@@ -1,6 +1,6 @@
 """Services between the Telegram handlers (and CLI) and the archive: plain dataclasses in and out.
 
-    archive  ArchiveService  questions, searches, latest, our news, outlet health, campaigns, stats
-    admin    AdminService    preview/add/remove/pause/resume outlets, reload feeds.yaml, audit
-    access   AccessService   who may use the bot, access requests and decisions, language
+archive  ArchiveService  questions, searches, latest, our news, outlet health, campaigns, stats
+admin    AdminService    preview/add/remove/pause/resume outlets, reload feeds.yaml, audit
+access   AccessService   who may use the bot, access requests and decisions, language
 """

@@ -24,10 +24,10 @@ from urllib.parse import urlsplit
 
 from bot.config import Config, Source, is_http_url, load_config
 from bot.errors import BlockedAddress, ConfigError, FetchError, MediabotError, ParseError
-from bot.fetch import check_public_url
+from bot.ingest.fetch import check_public_url
+from bot.ingest.normalize import clean_text
+from bot.ingest.parse import parse_feed
 from bot.models import FetchResult, ParsedFeed
-from bot.normalize import clean_text
-from bot.parse import parse_feed
 from bot.runtime import Runtime
 from bot.store import queries
 from bot.textnorm import fold_vietnamese, nfc
@@ -128,9 +128,7 @@ class AdminService:
         await self.audit(actor_id, "config.reload", str(path), summary)
         return config
 
-    async def audit(
-        self, actor_id: int, action: str, target: str | None = None, detail: str | None = None
-    ) -> None:
+    async def audit(self, actor_id: int, action: str, target: str | None = None, detail: str | None = None) -> None:
         """Record an admin action."""
         await self.runtime.write(queries.audit, actor_id, action, target, detail, self._clock())
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
 from bot.errors import MediabotError, QueryError
-from bot.nlq import Question, understand
 from bot.runtime import Runtime
 from bot.search.engine import SearchEngine
 from bot.search.plan import SearchPlan, plan_query
 from bot.search.query import ParsedQuery
+from bot.search.question import Question, understand
 from bot.search.types import SearchPage
 from bot.store import access as access_store
 from bot.store import queries
@@ -128,7 +128,9 @@ class ArchiveService:
         config = rt.config
         outlets = [(o.id, o.name) for o in queries.outlets(rt.reader()) if o.active]
         question = understand(
-            request.text, now=now, outlets=outlets,
+            request.text,
+            now=now,
+            outlets=outlets,
             campaigns=[(c.id, c.name) for c in config.campaigns],
             aliases=(*config.organization.aliases, config.organization.name),
         )
@@ -241,9 +243,9 @@ def resolve_outlet(outlets: list[queries.OutletRow], typed: str) -> str:
         raise UnknownOutlet(typed)
     for exact in (True, False):
         found = [
-            o for o in outlets
-            if o.id == wanted or _fold(o.name) == wanted
-            or (not exact and f" {wanted} " in f" {_fold(o.name)} ")
+            o
+            for o in outlets
+            if o.id == wanted or _fold(o.name) == wanted or (not exact and f" {wanted} " in f" {_fold(o.name)} ")
         ]
         active = [o for o in found if o.active] or found
         if len(active) == 1:

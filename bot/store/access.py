@@ -66,9 +66,7 @@ def users_with_status(conn: sqlite3.Connection, status: str) -> list[UserRow]:
     return [UserRow(*row) for row in rows]
 
 
-def record_request(
-    conn: sqlite3.Connection, user_id: int, name: str, username: str | None, now: datetime
-) -> bool:
+def record_request(conn: sqlite3.Connection, user_id: int, name: str, username: str | None, now: datetime) -> bool:
     """Note an access request; True only for a user never seen before.
 
     A pending or denied user who writes again only refreshes the name, so admins
@@ -86,9 +84,7 @@ def record_request(
         return False
 
 
-def record_decision(
-    conn: sqlite3.Connection, admin_id: int, user_id: int, status: str, now: datetime
-) -> bool:
+def record_decision(conn: sqlite3.Connection, admin_id: int, user_id: int, status: str, now: datetime) -> bool:
     """Store approved/denied with its audit row in one transaction; False if it was already so."""
     stamp = now_iso(now)
     with transaction(conn):
@@ -128,8 +124,12 @@ def set_language(conn: sqlite3.Connection, user_id: int, language: str) -> None:
 
 
 def insert_audit(
-    conn: sqlite3.Connection, actor_id: int | None, action: str, target: str | None,
-    detail: str | None, now: datetime,
+    conn: sqlite3.Connection,
+    actor_id: int | None,
+    action: str,
+    target: str | None,
+    detail: str | None,
+    now: datetime,
 ) -> int:
     """Append one audit row; returns its id."""
     cursor = conn.execute(
@@ -141,7 +141,5 @@ def insert_audit(
 
 def recent_audit(conn: sqlite3.Connection, limit: int = 50) -> list[AuditRow]:
     """The newest audit rows first."""
-    rows = conn.execute(
-        "SELECT id, at, actor_id, action, target, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
-    )
+    rows = conn.execute("SELECT id, at, actor_id, action, target, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,))
     return [AuditRow(*row) for row in rows]

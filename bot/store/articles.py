@@ -11,8 +11,8 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.ingest.normalize import story_text_key, story_title_key, url_key
 from bot.models import Article
-from bot.normalize import story_text_key, story_title_key, url_key
 from bot.store.db import iso_utc, transaction
 from bot.textnorm import index_forms
 
@@ -67,9 +67,19 @@ class _Inserter:
                    image_url, author, published_at, published_ts, fetched_ts, story_id)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
-                article_id, article.source_id, feed_id, article.url, url_key(article.url, canonical=True),
-                article.guid, article.title, article.summary, article.image_url, article.author,
-                iso_utc(article.published_at), published_ts, int(article.fetched_at.timestamp()),
+                article_id,
+                article.source_id,
+                feed_id,
+                article.url,
+                url_key(article.url, canonical=True),
+                article.guid,
+                article.title,
+                article.summary,
+                article.image_url,
+                article.author,
+                iso_utc(article.published_at),
+                published_ts,
+                int(article.fetched_at.timestamp()),
                 story_id or article_id,
             ),
         )
@@ -112,4 +122,3 @@ def store_articles(
             for hook in hooks:
                 hook(conn, new_ids)
     return StoreResult(tuple(new_ids), duplicates, tuple(per_batch))
-

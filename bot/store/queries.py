@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Source
-from bot.normalize import url_key
+from bot.ingest.normalize import url_key
 from bot.store.access import insert_audit
 from bot.store.db import transaction
 from bot.store.sources import remove_source, set_paused, upsert_source
@@ -49,9 +49,7 @@ def source_with_url(conn: sqlite3.Connection, url: str, *, active_only: bool = T
     return None
 
 
-def add_chat_source(
-    conn: sqlite3.Connection, source: Source, actor_id: int, now: datetime
-) -> str:
+def add_chat_source(conn: sqlite3.Connection, source: Source, actor_id: int, now: datetime) -> str:
     """Store an outlet added in chat, due for polling at once; returns added | exists | id_taken."""
     with transaction(conn):
         owner = source_with_url(conn, source.url)
@@ -86,7 +84,11 @@ def remove_chat_source(conn: sqlite3.Connection, source_id: str, actor_id: int, 
 
 
 def audit(
-    conn: sqlite3.Connection, actor_id: int | None, action: str, target: str | None, detail: str | None,
+    conn: sqlite3.Connection,
+    actor_id: int | None,
+    action: str,
+    target: str | None,
+    detail: str | None,
     now: datetime,
 ) -> None:
     """Append one audit row (autocommit)."""
@@ -100,8 +102,7 @@ def archive_stats(conn: sqlite3.Connection, now_ts: int) -> dict[str, int | str]
         (now_ts - 86400,),
     ).fetchone()
     active, paused = conn.execute(
-        "SELECT count(*) FILTER (WHERE active = 1 AND paused = 0), count(*) FILTER (WHERE paused = 1)"
-        " FROM sources"
+        "SELECT count(*) FILTER (WHERE active = 1 AND paused = 0), count(*) FILTER (WHERE paused = 1) FROM sources"
     ).fetchone()
     failing = conn.execute(
         """SELECT count(DISTINCT f.source_id) FROM feeds f JOIN sources s ON s.id = f.source_id

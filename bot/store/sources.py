@@ -74,13 +74,18 @@ def upsert_source(conn: sqlite3.Connection, source: Source, origin: str, now: da
            VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET name = excluded.name, tags = excluded.tags,
                origin = excluded.origin, interval_s = excluded.interval_s, active = excluded.active""",
-        (source.id, source.name, json.dumps(list(source.tags), ensure_ascii=False), origin,
-         source.interval, int(source.active), now_iso(now)),
+        (
+            source.id,
+            source.name,
+            json.dumps(list(source.tags), ensure_ascii=False),
+            origin,
+            source.interval,
+            int(source.active),
+            now_iso(now),
+        ),
     )
     for url in source.urls:
-        conn.execute(
-            "INSERT OR IGNORE INTO feeds (source_id, config_url, url) VALUES (?, ?, ?)", (source.id, url, url)
-        )
+        conn.execute("INSERT OR IGNORE INTO feeds (source_id, config_url, url) VALUES (?, ?, ?)", (source.id, url, url))
     placeholders = ",".join("?" * len(source.urls))
     conn.execute(
         f"UPDATE feeds SET active = 0 WHERE source_id = ? AND config_url NOT IN ({placeholders})",
@@ -102,9 +107,7 @@ def sync_sources(conn: sqlite3.Connection, config: Config, now: datetime | None 
         ids = [s.id for s in config.sources]
         placeholders = ",".join("?" * len(ids)) or "''"
         # Removed from the file: stop polling but keep the articles (coverage history).
-        conn.execute(
-            f"UPDATE sources SET active = 0 WHERE origin = 'config' AND id NOT IN ({placeholders})", ids
-        )
+        conn.execute(f"UPDATE sources SET active = 0 WHERE origin = 'config' AND id NOT IN ({placeholders})", ids)
 
 
 def due_feeds(conn: sqlite3.Connection, now_ts: float | None) -> list[FeedRow]:
@@ -157,9 +160,18 @@ def source_statuses(conn: sqlite3.Connection, include_inactive: bool = False) ->
 
 
 def record_success(
-    conn: sqlite3.Connection, feed_id: int, *, now: datetime, next_check_ts: float, interval_s: float,
-    new_articles: int, etag: str | None, last_modified: str | None, body_hash: str | None,
-    url: str | None = None, title: str | None = None,
+    conn: sqlite3.Connection,
+    feed_id: int,
+    *,
+    now: datetime,
+    next_check_ts: float,
+    interval_s: float,
+    new_articles: int,
+    etag: str | None,
+    last_modified: str | None,
+    body_hash: str | None,
+    url: str | None = None,
+    title: str | None = None,
 ) -> None:
     """A fetch that answered 200/304: reset failures, keep validators, schedule the next check."""
     stamp = now_iso(now)
@@ -170,13 +182,30 @@ def record_success(
                body_hash = coalesce(?, body_hash), url = coalesce(?, url), title = coalesce(?, title),
                last_new_article_at = CASE WHEN ? > 0 THEN ? ELSE last_new_article_at END
            WHERE id = ?""",
-        (stamp, stamp, next_check_ts, interval_s, etag, last_modified, body_hash, url, title,
-         new_articles, stamp, feed_id),
+        (
+            stamp,
+            stamp,
+            next_check_ts,
+            interval_s,
+            etag,
+            last_modified,
+            body_hash,
+            url,
+            title,
+            new_articles,
+            stamp,
+            feed_id,
+        ),
     )
 
 
 def record_failure(
-    conn: sqlite3.Connection, feed_id: int, *, now: datetime, error: str, next_check_ts: float,
+    conn: sqlite3.Connection,
+    feed_id: int,
+    *,
+    now: datetime,
+    error: str,
+    next_check_ts: float,
     deactivate: bool,
 ) -> None:
     """A failed fetch or parse: count it, keep the reason, back off, maybe deactivate."""
@@ -188,8 +217,17 @@ def record_failure(
                active = CASE WHEN ? THEN 0 ELSE active END,
                deactivated_reason = CASE WHEN ? THEN ? ELSE deactivated_reason END
            WHERE id = ?""",
-        (stamp, error[:500], stamp, stamp, next_check_ts, int(deactivate), int(deactivate),
-         f"{error[:300]} (after repeated failures)", feed_id),
+        (
+            stamp,
+            error[:500],
+            stamp,
+            stamp,
+            next_check_ts,
+            int(deactivate),
+            int(deactivate),
+            f"{error[:300]} (after repeated failures)",
+            feed_id,
+        ),
     )
 
 

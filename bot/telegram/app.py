@@ -168,7 +168,11 @@ def overall_rate_limiter() -> AIORateLimiter:
 
 
 def build_application(
-    settings: Settings, config: Config, *, poll_feeds: bool = True, owns_loop: bool = False,
+    settings: Settings,
+    config: Config,
+    *,
+    poll_feeds: bool = True,
+    owns_loop: bool = False,
     clock: Callable[[], datetime] | None = None,
 ) -> BotApplication:
     """The PTB Application with every handler registered; resources start in post_init."""
@@ -179,9 +183,7 @@ def build_application(
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
         .context_types(ContextTypes(context=BotContext))
-        .defaults(
-            Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
-        )
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(overall_rate_limiter())
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(lifecycle.start)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from bot.nlq import Question
+from bot.search.question import Question
 from bot.telegram.locales import en, vi
 
 LANGUAGES = ("vi", "en")
@@ -87,7 +87,7 @@ def count_articles(n: int, lang: str) -> str:
 
 
 def period_label(period: str | None, lang: str, *, days: int | None = None, since: datetime | None = None) -> str:
-    """Label of a period key from `bot.nlq` ("tuần này", "in the last 7 days"); "" for none."""
+    """Label of a period key from `bot.search.question` ("tuần này", "in the last 7 days"); "" for none."""
     if not period:
         return ""
     date = since.strftime("%d/%m/%Y") if since else ""

@@ -21,10 +21,20 @@ from bot.telegram.i18n import LANGUAGES, t, t_plain
 log = logging.getLogger(__name__)
 
 COMMANDS = {
-    "start": chat.start, "help": chat.help_command, "search": chat.search, "latest": chat.latest,
-    "news": chat.news, "sources": chat.sources, "campaigns": chat.campaigns, "lang": chat.lang,
-    "addsource": admin.addsource, "removesource": admin.removesource, "pause": admin.pause,
-    "resume": admin.resume, "reload": admin.reload, "stats": admin.stats,
+    "start": chat.start,
+    "help": chat.help_command,
+    "search": chat.search,
+    "latest": chat.latest,
+    "news": chat.news,
+    "sources": chat.sources,
+    "campaigns": chat.campaigns,
+    "lang": chat.lang,
+    "addsource": admin.addsource,
+    "removesource": admin.removesource,
+    "pause": admin.pause,
+    "resume": admin.resume,
+    "reload": admin.reload,
+    "stats": admin.stats,
 }
 
 
@@ -79,8 +89,13 @@ async def on_error(update: object, ctx: BotContext) -> None:
         log.error("error outside an update: %s", type(ctx.error).__name__, exc_info=ctx.error)
         return
     chat, user = update.effective_chat, update.effective_user
-    log.error("update %s failed (chat %s, user %s)", update.update_id, chat.id if chat else None,
-              user.id if user else None, exc_info=ctx.error)
+    log.error(
+        "update %s failed (chat %s, user %s)",
+        update.update_id,
+        chat.id if chat else None,
+        user.id if user else None,
+        exc_info=ctx.error,
+    )
     if SERVICES_KEY not in ctx.bot_data or chat is None:
         return
     try:
@@ -91,4 +106,3 @@ async def on_error(update: object, ctx: BotContext) -> None:
             await ctx.bot.send_message(chat.id, t("error.generic", ctx.lang), message_thread_id=thread)
     except TelegramError as err:
         log.warning("could not tell chat %s about the error: %s", chat.id, err)
-

@@ -54,10 +54,14 @@ async def _notify_admin(ctx: BotContext, admin_id: int, user: User) -> None:
     lang = await language_of(ctx, admin_id)
     key = "access.request" if user.username else "access.request_no_username"
     text = t(key, lang, name=user.full_name, username=user.username or "", user_id=user.id)
-    keyboard = InlineKeyboardMarkup([[
-        InlineKeyboardButton(t_plain("button.approve", lang), callback_data=f"acc:a:{user.id}"),
-        InlineKeyboardButton(t_plain("button.deny", lang), callback_data=f"acc:d:{user.id}"),
-    ]])
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t_plain("button.approve", lang), callback_data=f"acc:a:{user.id}"),
+                InlineKeyboardButton(t_plain("button.deny", lang), callback_data=f"acc:d:{user.id}"),
+            ]
+        ]
+    )
     try:
         await ctx.bot.send_message(admin_id, text, reply_markup=keyboard)
     except TelegramError as err:  # an admin who never opened the bot cannot be written to

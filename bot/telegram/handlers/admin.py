@@ -48,10 +48,14 @@ async def addsource(update: Update, ctx: BotContext) -> None:
 
 
 def _confirm_keyboard(token: str, lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton(t_plain("button.confirm", lang), callback_data=f"src:add:{token}"),
-        InlineKeyboardButton(t_plain("button.cancel", lang), callback_data=f"src:no:{token}"),
-    ]])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t_plain("button.confirm", lang), callback_data=f"src:add:{token}"),
+                InlineKeyboardButton(t_plain("button.cancel", lang), callback_data=f"src:no:{token}"),
+            ]
+        ]
+    )
 
 
 async def on_confirm(update: Update, ctx: BotContext) -> None:
@@ -113,8 +117,9 @@ async def reload(update: Update, ctx: BotContext) -> None:
     except AdminError as err:
         await reply(update, ctx, t("admin.reload_failed", ctx.lang, error=err.detail or err.code))
         return
-    await reply(update, ctx, t("admin.reloaded", ctx.lang, sources=len(config.sources),
-                               campaigns=len(config.campaigns)))
+    await reply(
+        update, ctx, t("admin.reloaded", ctx.lang, sources=len(config.sources), campaigns=len(config.campaigns))
+    )
 
 
 @admin_only

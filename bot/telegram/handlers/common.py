@@ -40,7 +40,10 @@ async def reply(
     for number, part in enumerate(parts, start=1):
         last = number == len(parts)
         sent = await ctx.bot.send_message(
-            chat.id, part, message_thread_id=thread_of(message), reply_markup=keyboard if last else None,
+            chat.id,
+            part,
+            message_thread_id=thread_of(message),
+            reply_markup=keyboard if last else None,
             reply_parameters=quote if number == 1 else None,
         )
     return sent

@@ -69,8 +69,16 @@ def render_sources(statuses: Sequence[SourceStatus], lang: str, tz: ZoneInfo, no
     rows = [t("sources.header", lang, n=len(statuses))]
     for status in statuses:
         state = status.state(now)
-        rows.append(t("sources.row", lang, icon=_HEALTH_ICON.get(state, "•"), name=status.name,
-                      source_id=status.id, state=Html(_health(status, state, lang, tz))))
+        rows.append(
+            t(
+                "sources.row",
+                lang,
+                icon=_HEALTH_ICON.get(state, "•"),
+                name=status.name,
+                source_id=status.id,
+                state=Html(_health(status, state, lang, tz)),
+            )
+        )
     return "\n".join(rows)
 
 
@@ -106,9 +114,14 @@ def render_campaigns(campaigns: Sequence[CampaignCount], lang: str) -> str:
 def render_stats(stats: dict[str, int | str], lang: str) -> str:
     """/stats as one message."""
     return t(
-        "admin.stats", lang, articles=stats.get("articles", 0), articles_24h=stats.get("articles_24h", 0),
-        sources=stats.get("sources_active", 0), failing=stats.get("sources_failing", 0),
-        users=stats.get("users_approved", 0), db_size=human_size(int(stats.get("db_bytes", 0) or 0)),
+        "admin.stats",
+        lang,
+        articles=stats.get("articles", 0),
+        articles_24h=stats.get("articles_24h", 0),
+        sources=stats.get("sources_active", 0),
+        failing=stats.get("sources_failing", 0),
+        users=stats.get("users_approved", 0),
+        db_size=human_size(int(stats.get("db_bytes", 0) or 0)),
     )
 
 

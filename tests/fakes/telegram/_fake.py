@@ -44,8 +44,14 @@ _DEFAULT_ERRORS = {
 class FakeTelegram:
     """A real HTTP Bot API server on 127.0.0.1 that tests drive as users and inspect."""
 
-    def __init__(self, token: str = "123456:TEST-token", bot_username: str = "mediabot_test",
-                 bot_name: str = "Mediabot Test", host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        token: str = "123456:TEST-token",
+        bot_username: str = "mediabot_test",
+        bot_name: str = "Mediabot Test",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.world = World(token, bot_username, bot_name, HANDLERS)
         self._server = ApiServer(self.world, host, port)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -83,8 +89,9 @@ class FakeTelegram:
     def __enter__(self) -> FakeTelegram:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.stop()
 
     @property
@@ -114,8 +121,15 @@ class FakeTelegram:
 
     # -- people and chats --------------------------------------------------------------------
 
-    def user(self, user_id: int, first_name: str = "Test", *, last_name: str | None = None,
-             username: str | None = None, language_code: str | None = None) -> FakeUser:
+    def user(
+        self,
+        user_id: int,
+        first_name: str = "Test",
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = None,
+    ) -> FakeUser:
         """A user who has started the bot (their private chat exists)."""
         user = FakeUser(user_id, first_name, last_name, username, language_code)
         with self.world.lock:
@@ -129,8 +143,15 @@ class FakeTelegram:
             self.world.users.setdefault(user.id, user)
             return self.world.chats.get(user.id) or self.world.add_chat(FakeChat.private(user))
 
-    def group(self, chat_id: int = -100123, title: str = "Nhóm thử nghiệm", *, type: str = "supergroup",
-              is_forum: bool = False, username: str | None = None) -> FakeChat:
+    def group(
+        self,
+        chat_id: int = -100123,
+        title: str = "Nhóm thử nghiệm",
+        *,
+        type: str = "supergroup",
+        is_forum: bool = False,
+        username: str | None = None,
+    ) -> FakeChat:
         """A group, supergroup (forum when `is_forum`) or channel the bot is in."""
         if type not in ("group", "supergroup", "channel"):
             raise ValueError(f"not a group type: {type!r}")
@@ -165,8 +186,14 @@ class FakeTelegram:
 
     # -- acting as users ---------------------------------------------------------------------
 
-    def send_text(self, user: FakeUser, text: str, chat: ChatRef | None = None, thread_id: int | None = None,
-                  reply_to_message_id: int | None = None) -> int:
+    def send_text(
+        self,
+        user: FakeUser,
+        text: str,
+        chat: ChatRef | None = None,
+        thread_id: int | None = None,
+        reply_to_message_id: int | None = None,
+    ) -> int:
         """The user writes `text`; returns the new message id. Commands get a bot_command entity."""
         with self.world.lock:
             target = self.private_chat(user) if chat is None else self._known_chat(chat)
@@ -237,8 +264,15 @@ class FakeTelegram:
 
     # -- waiting -----------------------------------------------------------------------------
 
-    def wait_for_message(self, chat: ChatRef, predicate: Predicate | None = None, timeout: float = 10.0, *,
-                         after: int | str | None = None, after_call: int | None = None) -> RecordedCall:
+    def wait_for_message(
+        self,
+        chat: ChatRef,
+        predicate: Predicate | None = None,
+        timeout: float = 10.0,
+        *,
+        after: int | str | None = None,
+        after_call: int | None = None,
+    ) -> RecordedCall:
         """Block until the bot sends or edits a message in `chat` matching `predicate`.
 
         `after` = a user message id (from send_text) or callback query id (from press_button):
@@ -247,14 +281,19 @@ class FakeTelegram:
         chat_id = _chat_id(chat)
 
         def matches(call: RecordedCall) -> bool:
-            return (call.ok and call.method in MESSAGE_METHODS and call.chat_id == chat_id
-                    and (predicate is None or predicate(call)))
+            return (
+                call.ok
+                and call.method in MESSAGE_METHODS
+                and call.chat_id == chat_id
+                and (predicate is None or predicate(call))
+            )
 
         start = self._start_index(chat_id, after, after_call)
         return self._wait(matches, start, timeout, f"bot message in chat {chat_id}", chat_id)
 
-    def wait_for_call(self, method: str, predicate: Predicate | None = None, timeout: float = 10.0, *,
-                      after_call: int = 0) -> RecordedCall:
+    def wait_for_call(
+        self, method: str, predicate: Predicate | None = None, timeout: float = 10.0, *, after_call: int = 0
+    ) -> RecordedCall:
         """Block until the bot calls `method` (any outcome) matching `predicate`."""
         canonical = CANONICAL.get(method.lower(), method)
 
@@ -280,13 +319,15 @@ class FakeTelegram:
                     raise AssertionError(f"{problem} after {timeout}s\n{self._dump(0)}")
                 self.world.changed.wait(remaining)
 
-    async def await_message(self, chat: ChatRef, predicate: Predicate | None = None, timeout: float = 10.0,
-                            **kwargs: Any) -> RecordedCall:
+    async def await_message(
+        self, chat: ChatRef, predicate: Predicate | None = None, timeout: float = 10.0, **kwargs: Any
+    ) -> RecordedCall:
         """wait_for_message for async tests: waits in a thread so the test's loop (and bot) keep running."""
         return await asyncio.to_thread(self.wait_for_message, chat, predicate, timeout, **kwargs)
 
-    async def await_call(self, method: str, predicate: Predicate | None = None, timeout: float = 10.0,
-                         **kwargs: Any) -> RecordedCall:
+    async def await_call(
+        self, method: str, predicate: Predicate | None = None, timeout: float = 10.0, **kwargs: Any
+    ) -> RecordedCall:
         """wait_for_call for async tests."""
         return await asyncio.to_thread(self.wait_for_call, method, predicate, timeout, **kwargs)
 
@@ -305,8 +346,9 @@ class FakeTelegram:
             raise ValueError(f"after={after!r} is not a user message in chat {chat_id} nor a button press")
         return start
 
-    def _wait(self, matches: Predicate, start: int, timeout: float, what: str,
-              chat_id: int | None = None) -> RecordedCall:
+    def _wait(
+        self, matches: Predicate, start: int, timeout: float, what: str, chat_id: int | None = None
+    ) -> RecordedCall:
         deadline = time.monotonic() + timeout
         watcher = (chat_id, threading.Event())
         with self.world.lock:
@@ -332,16 +374,26 @@ class FakeTelegram:
     def _dump(self, start: int) -> str:
         world = self.world
         lines = [call.summary() for call in world.calls[start:][-30:]] or ["(no calls)"]
-        return "\n".join([
-            f"calls since #{start}:", *("  " + line for line in lines),
-            f"pending updates: {len(world.updates.pending)}; getUpdates so far: {world.polls_total}; "
-            f"polls waiting now: {world.polls_waiting}",
-        ])
+        return "\n".join(
+            [
+                f"calls since #{start}:",
+                *("  " + line for line in lines),
+                f"pending updates: {len(world.updates.pending)}; getUpdates so far: {world.polls_total}; "
+                f"polls waiting now: {world.polls_waiting}",
+            ]
+        )
 
     # -- faults ------------------------------------------------------------------------------
 
-    def fail_next(self, method: str, error_code: int = 500, description: str | None = None, *,
-                  retry_after: int | None = None, times: int = 1) -> None:
+    def fail_next(
+        self,
+        method: str,
+        error_code: int = 500,
+        description: str | None = None,
+        *,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
         """The next `times` calls of `method` fail with this error (429 gets retry_after, default 1)."""
         if error_code == 429:
             retry_after = retry_after or 1
@@ -390,4 +442,3 @@ def _message_key(message: MessageRef) -> tuple[int, int]:
             raise ValueError(f"call #{message.index} produced no message")
         message = message.message
     return message["chat"]["id"], message["message_id"]
-

@@ -139,7 +139,7 @@ class _Parser:
                 return attrs
             name = _ATTR_NAME.match(text, self.pos).group().lower()
             if not name:
-                raise self._fail("Empty attribute name in the tag \"" + tag + '"', self.pos)
+                raise self._fail('Empty attribute name in the tag "' + tag + '"', self.pos)
             self.pos += len(name)
             if text.startswith("=", self.pos):
                 self.pos += 1
@@ -147,8 +147,7 @@ class _Parser:
             elif tag == "blockquote" and name == "expandable":
                 attrs[name] = ""
             else:
-                raise self._fail(f'Expected equal sign in declaration of an attribute of the tag "{tag}"',
-                                 self.pos)
+                raise self._fail(f'Expected equal sign in declaration of an attribute of the tag "{tag}"', self.pos)
 
     def _attribute_value(self, tag: str) -> str:
         text = self.text
@@ -177,8 +176,10 @@ class _Parser:
             raise self._fail("Unexpected end tag", begin)
         opened = self.stack[-1]
         if opened.name != name:
-            raise HtmlError(f"Unmatched end tag at byte offset {self._byte_offset(begin)}, "
-                            f'expected "</{opened.name}>", found "</{name}>"')
+            raise HtmlError(
+                f"Unmatched end tag at byte offset {self._byte_offset(begin)}, "
+                f'expected "</{opened.name}>", found "</{name}>"'
+            )
         self.stack.pop()
         self.pos = close + 1
         self._emit(opened)

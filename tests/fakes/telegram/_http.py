@@ -15,11 +15,28 @@ from tests.fakes.telegram._objects import UploadedFile
 
 MAX_BODY = 64 * 1024 * 1024
 # Values that are free text: a text of "123" or "true" must stay a string.
-_TEXT_PARAMS = frozenset({
-    "text", "caption", "parse_mode", "callback_query_id", "url", "secret_token", "language_code",
-    "action", "emoji", "photo", "document", "file_id", "inline_message_id", "description",
-    "short_description", "name", "title", "ip_address",
-})
+_TEXT_PARAMS = frozenset(
+    {
+        "text",
+        "caption",
+        "parse_mode",
+        "callback_query_id",
+        "url",
+        "secret_token",
+        "language_code",
+        "action",
+        "emoji",
+        "photo",
+        "document",
+        "file_id",
+        "inline_message_id",
+        "description",
+        "short_description",
+        "name",
+        "title",
+        "ip_address",
+    }
+)
 _DISPOSITION_PARAM = re.compile(r';\s*([\w*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))')
 
 
@@ -134,8 +151,7 @@ def _boundary(content_type: str) -> bytes:
     raise ValueError("multipart body without boundary")
 
 
-def _parse_multipart(body: bytes, boundary: bytes, params: dict[str, Any],
-                     files: dict[str, UploadedFile]) -> None:
+def _parse_multipart(body: bytes, boundary: bytes, params: dict[str, Any], files: dict[str, UploadedFile]) -> None:
     delimiter = b"\r\n--" + boundary
     for raw in (b"\r\n" + body).split(delimiter)[1:]:
         if raw.startswith(b"--"):

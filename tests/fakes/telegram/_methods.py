@@ -13,25 +13,66 @@ from tests.fakes.telegram._send import Files, Params, int_param
 from tests.fakes.telegram._world import Handler, World
 
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
-_CHAT_ACTIONS = frozenset({
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note",
-})
-_ADMIN_RIGHTS = ("can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
-                 "can_manage_video_chats", "can_restrict_members", "can_promote_members", "can_change_info",
-                 "can_invite_users", "can_post_stories", "can_edit_stories", "can_delete_stories")
-_RESTRICTIONS = ("can_change_info", "can_invite_users", "can_pin_messages", "can_send_messages",
-                 "can_send_polls", "can_send_other_messages", "can_add_web_page_previews",
-                 "can_manage_topics", "can_send_audios", "can_send_documents", "can_send_photos",
-                 "can_send_videos", "can_send_video_notes", "can_send_voice_notes", "can_edit_tag",
-                 "can_react_to_messages")
+_CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
+_ADMIN_RIGHTS = (
+    "can_be_edited",
+    "is_anonymous",
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+)
+_RESTRICTIONS = (
+    "can_change_info",
+    "can_invite_users",
+    "can_pin_messages",
+    "can_send_messages",
+    "can_send_polls",
+    "can_send_other_messages",
+    "can_add_web_page_previews",
+    "can_manage_topics",
+    "can_send_audios",
+    "can_send_documents",
+    "can_send_photos",
+    "can_send_videos",
+    "can_send_video_notes",
+    "can_send_voice_notes",
+    "can_edit_tag",
+    "can_react_to_messages",
+)
 MEMBER_STATUSES = frozenset({"creator", "administrator", "member", "restricted", "left", "kicked"})
 
 
 def get_me(world: World, params: Params, files: Files) -> dict[str, Any]:
     """getMe."""
-    return {**world.bot.to_dict(), "can_join_groups": True, "can_read_all_group_messages": False,
-            "supports_inline_queries": False, "can_connect_to_business": False, "has_main_web_app": False}
+    return {
+        **world.bot.to_dict(),
+        "can_join_groups": True,
+        "can_read_all_group_messages": False,
+        "supports_inline_queries": False,
+        "can_connect_to_business": False,
+        "has_main_web_app": False,
+    }
 
 
 def _true(world: World, params: Params, files: Files) -> bool:
@@ -59,8 +100,11 @@ def delete_webhook(world: World, params: Params, files: Files) -> bool:
 
 def get_webhook_info(world: World, params: Params, files: Files) -> dict[str, Any]:
     """getWebhookInfo."""
-    info: dict[str, Any] = {"url": world.webhook.get("url", ""), "has_custom_certificate": False,
-                            "pending_update_count": len(world.updates.pending)}
+    info: dict[str, Any] = {
+        "url": world.webhook.get("url", ""),
+        "has_custom_certificate": False,
+        "pending_update_count": len(world.updates.pending),
+    }
     for key in ("max_connections", "allowed_updates", "ip_address"):
         if key in world.webhook:
             info[key] = world.webhook[key]
@@ -123,15 +167,20 @@ def get_file(world: World, params: Params, files: Files) -> dict[str, Any]:
     stored = world.files.get(str(params.get("file_id") or ""))
     if stored is None:
         raise bad_request("invalid file_id")
-    return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-            "file_size": len(stored.data), "file_path": stored.file_path}
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "file_size": len(stored.data),
+        "file_path": stored.file_path,
+    }
 
 
 def get_chat(world: World, params: Params, files: Files) -> dict[str, Any]:
     """getChat: a ChatFullInfo with the fields PTB requires."""
     chat = world.resolve_chat(params.get("chat_id"))
-    gifts = dict.fromkeys(("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription",
-                           "gifts_from_channels"), False)
+    gifts = dict.fromkeys(
+        ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription", "gifts_from_channels"), False
+    )
     return {**chat.to_dict(), "accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": gifts}
 
 

@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Calls that put content in front of the user: what tests wait for and what answers an update.
-MESSAGE_METHODS = frozenset(
-    {"sendMessage", "editMessageText", "sendPhoto", "sendDocument", "editMessageCaption"})
+MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText", "sendPhoto", "sendDocument", "editMessageCaption"})
 
 
 class ApiError(Exception):
@@ -67,8 +66,7 @@ class FakeChat:
     @classmethod
     def private(cls, user: FakeUser) -> FakeChat:
         """The private chat between `user` and the bot."""
-        return cls(user.id, "private", username=user.username, first_name=user.first_name,
-                   last_name=user.last_name)
+        return cls(user.id, "private", username=user.username, first_name=user.first_name, last_name=user.last_name)
 
     @property
     def is_group(self) -> bool:

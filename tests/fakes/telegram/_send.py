@@ -18,11 +18,22 @@ CAPTION_LIMIT = 1024
 DOCUMENT_LIMIT = 50 * 1024 * 1024
 _URL_PLACEHOLDER_SIZE = (800, 600)
 _THUMB_SIDE = 90
-_NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are "
-                 "exactly the same as a current content and reply markup of the message")
-_BUTTON_KINDS = ("callback_data", "url", "switch_inline_query", "switch_inline_query_current_chat",
-                 "switch_inline_query_chosen_chat", "web_app", "login_url", "callback_game", "pay",
-                 "copy_text")
+_NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+_BUTTON_KINDS = (
+    "callback_data",
+    "url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "web_app",
+    "login_url",
+    "callback_game",
+    "pay",
+    "copy_text",
+)
 _TEXT_BUTTON = "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
 
 
@@ -78,7 +89,7 @@ def inline_markup(params: Params) -> dict[str, Any] | None:
     if rows is None:
         return None
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise bad_request("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays")
+        raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
     for button in (b for row in rows for b in row):
         _check_button(button)
     return {"inline_keyboard": rows}
@@ -163,8 +174,7 @@ def send_document(world: World, params: Params, files: Files) -> dict[str, Any]:
     chat = world.writable_chat(params.get("chat_id"))
     caption, entities = formatted(params, "caption")
     stored = _input_file(world, params, files, "document")
-    document = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                "file_size": len(stored.data)}
+    document = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_size": len(stored.data)}
     if stored.filename:
         document["file_name"] = stored.filename
     if stored.mime_type:
@@ -201,8 +211,10 @@ def _photo_sizes(world: World, stored: StoredFile, size: tuple[int, int]) -> lis
     scale = min(1.0, _THUMB_SIDE / max(width, height, 1))
     thumb = world.add_file(stored.data, "photos", None, stored.mime_type or "image/jpeg")
     variants = [(thumb, max(1, round(width * scale)), max(1, round(height * scale))), (stored, width, height)]
-    return [{"file_id": f.file_id, "file_unique_id": f.file_unique_id, "file_size": len(f.data),
-             "width": w, "height": h} for f, w, h in variants]
+    return [
+        {"file_id": f.file_id, "file_unique_id": f.file_unique_id, "file_size": len(f.data), "width": w, "height": h}
+        for f, w, h in variants
+    ]
 
 
 def _editable(world: World, params: Params) -> dict[str, Any]:

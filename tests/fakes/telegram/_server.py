@@ -27,10 +27,11 @@ _UNAUTHORIZED = ApiError(401, "Unauthorized")
 _NOT_FOUND = ApiError(404, "Not Found")
 _NO_METHOD = ApiError(404, "Not Found: method not found")
 _CONFLICT_OTHER_POLL = ApiError(
-    409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running")
+    409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+)
 _CONFLICT_WEBHOOK = ApiError(
-    409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the "
-    "webhook first")
+    409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+)
 _WAKE, _TERMINATED, _GONE = "wake", "terminated", "gone"
 
 
@@ -110,8 +111,9 @@ class ApiServer:
         try:
             params, files = parse_params(request)
         except ValueError:
-            return json_response(400, {"ok": False, "error_code": 400,
-                                       "description": "Bad Request: can't parse request body"}, keep)
+            return json_response(
+                400, {"ok": False, "error_code": 400, "description": "Bad Request: can't parse request body"}, keep
+            )
         if method is None:
             with self.world.lock:
                 self.world.record(method_name, params, files, error=_NO_METHOD)
@@ -155,8 +157,9 @@ class ApiServer:
         allowed = params.get("allowed_updates")
         while True:
             with world.lock:
-                batch = world.updates.take(offset, limit, allowed if isinstance(allowed, list) else None,
-                                           time.monotonic())
+                batch = world.updates.take(
+                    offset, limit, allowed if isinstance(allowed, list) else None, time.monotonic()
+                )
             remaining = deadline - time.monotonic()
             if batch or remaining <= 0:
                 return 200, {"ok": True, "result": batch}
@@ -198,4 +201,3 @@ def _poll_args(params: dict[str, Any]) -> tuple[int | None, int, float]:
     limit = int(params.get("limit") or 100)
     timeout = float(params.get("timeout") or 0)
     return (None if offset in (None, "") else int(offset)), max(1, min(limit, 100)), max(0.0, timeout)
-

@@ -21,8 +21,9 @@ class UpdateQueue:
         self._timings: dict[int, UpdateTiming] = {}
         self._unanswered: dict[int, list[UpdateTiming]] = {}
 
-    def push(self, kind: str, payload: dict[str, Any], chat_id: int, message_id: int | None,
-             now: float) -> UpdateTiming:
+    def push(
+        self, kind: str, payload: dict[str, Any], chat_id: int, message_id: int | None, now: float
+    ) -> UpdateTiming:
         """Enqueue an update of `kind` (e.g. "message") and start its timing."""
         update_id = self._next_id
         self._next_id += 1
@@ -32,8 +33,7 @@ class UpdateQueue:
         self._unanswered.setdefault(chat_id, []).append(timing)
         return timing
 
-    def take(self, offset: int | None, limit: int, allowed: list[str] | None,
-             now: float) -> list[dict[str, Any]]:
+    def take(self, offset: int | None, limit: int, allowed: list[str] | None, now: float) -> list[dict[str, Any]]:
         """Confirm updates below `offset`, then return up to `limit` deliverable ones."""
         self._confirm(offset)
         if allowed is not None:

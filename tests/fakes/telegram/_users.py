@@ -10,8 +10,9 @@ from tests.fakes.telegram._objects import FakeChat, FakeUser
 from tests.fakes.telegram._world import World
 
 
-def post_user_text(world: World, user: FakeUser, chat: FakeChat, text: str, thread_id: int | None,
-                   reply_to: int | None) -> int:
+def post_user_text(
+    world: World, user: FakeUser, chat: FakeChat, text: str, thread_id: int | None, reply_to: int | None
+) -> int:
     """Store the user's message, enqueue its update and return its message id. Hold `world.lock`."""
     world.users.setdefault(user.id, user)
     fields: dict[str, Any] = {"text": text}
@@ -40,8 +41,7 @@ def _placement(world: World, chat: FakeChat, thread_id: int | None, reply_to: in
     return fields
 
 
-def post_button_press(world: World, user: FakeUser, chat_id: int, message_id: int, data: str,
-                      query_id: str) -> None:
+def post_button_press(world: World, user: FakeUser, chat_id: int, message_id: int, data: str, query_id: str) -> None:
     """Enqueue a callback_query for a button the message really offers. Hold `world.lock`."""
     current = world.stored_message(chat_id, message_id)
     if current is None:
@@ -53,8 +53,13 @@ def post_button_press(world: World, user: FakeUser, chat_id: int, message_id: in
     world.users.setdefault(user.id, user)
     world.callback_queries[query_id] = None
     world.marks[(None, query_id)] = len(world.calls)  # query ids are unique across chats
-    payload = {"id": query_id, "from": user.to_dict(), "message": copy.deepcopy(current),
-               "chat_instance": str(abs(chat_id) * 7919 % 10**12), "data": data}
+    payload = {
+        "id": query_id,
+        "from": user.to_dict(),
+        "message": copy.deepcopy(current),
+        "chat_instance": str(abs(chat_id) * 7919 % 10**12),
+        "data": data,
+    }
     world.push_update("callback_query", payload, chat_id, message_id)
 
 

@@ -112,8 +112,13 @@ class World:
         """Store a new message in `chat`; ids increase per chat as in Telegram."""
         message_id = self._last_message_id.get(chat.id, 0) + 1
         self._last_message_id[chat.id] = message_id
-        message = {"message_id": message_id, "from": sender.to_dict(), "chat": chat.to_dict(),
-                   "date": int(time.time()), **fields}
+        message = {
+            "message_id": message_id,
+            "from": sender.to_dict(),
+            "chat": chat.to_dict(),
+            "date": int(time.time()),
+            **fields,
+        }
         self.messages.setdefault(chat.id, {})[message_id] = message
         return message
 
@@ -174,8 +179,9 @@ class World:
         queue = self.faults.get(method.lower())
         return queue.popleft() if queue else None
 
-    def _answer_fault(self, method: str, params: dict[str, Any], files: dict[str, UploadedFile],
-                      fault: Fault) -> Response | None:
+    def _answer_fault(
+        self, method: str, params: dict[str, Any], files: dict[str, UploadedFile], fault: Fault
+    ) -> Response | None:
         if fault.error is None:
             self.record(method, params, files, dropped=True)
             return None
@@ -190,11 +196,18 @@ class World:
         if wait is not None:
             raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
 
-    def record(self, method: str, params: dict[str, Any], files: dict[str, UploadedFile], *,
-               result: Any = None, error: ApiError | None = None, dropped: bool = False) -> RecordedCall:
+    def record(
+        self,
+        method: str,
+        params: dict[str, Any],
+        files: dict[str, UploadedFile],
+        *,
+        result: Any = None,
+        error: ApiError | None = None,
+        dropped: bool = False,
+    ) -> RecordedCall:
         """Append a call to the log, attribute replies to updates, and wake waiting tests."""
-        call = RecordedCall(len(self.calls), method, params, files, time.monotonic(),
-                            result=result, dropped=dropped)
+        call = RecordedCall(len(self.calls), method, params, files, time.monotonic(), result=result, dropped=dropped)
         if error is not None:
             call.error_code, call.description = error.error_code, error.description
         self.calls.append(call)

@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo
 import feedparser
 
 from bot.errors import ParseError
+from bot.ingest.normalize import normalize_entries
 from bot.models import Article, ParsedFeed, RawEntry
-from bot.normalize import normalize_entries
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 # Byte-order marks and the `<?` pattern of BOM-less UTF-16/32 (XML 1.0, appendix F).
@@ -197,9 +197,7 @@ def parse_and_normalize(
 ) -> list[Article]:
     """Bytes → clean articles; pure, with picklable arguments, so it can run in a worker process."""
     feed = parse_feed(body, feed_url)
-    return normalize_entries(
-        feed, source_id=source_id, feed_url=feed_url, fetched_at=fetched_at, tz=ZoneInfo(tz_name)
-    )
+    return normalize_entries(feed, source_id=source_id, feed_url=feed_url, fetched_at=fetched_at, tz=ZoneInfo(tz_name))
 
 
 class Parser:
@@ -214,8 +212,12 @@ class Parser:
     ) -> list[Article]:
         """Parse and normalize one feed body off the event loop."""
         job = functools.partial(
-            parse_and_normalize, body, feed_url=feed_url, source_id=source_id,
-            fetched_at=fetched_at, tz_name=tz_name,
+            parse_and_normalize,
+            body,
+            feed_url=feed_url,
+            source_id=source_id,
+            fetched_at=fetched_at,
+            tz_name=tz_name,
         )
         if self._workers <= 0:
             return job()

@@ -1,4 +1,4 @@
-"""The words bot.nlq reads questions with: periods, filler, protected compounds, language markers.
+"""The words bot.search.question reads questions with: periods, filler, protected compounds, language markers.
 
 Data, not code: phrases are matched by words, longest first; add to them freely (the
 tests in tests/test_nlq.py read real questions through them).

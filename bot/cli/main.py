@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import __version__
+from bot.cli.progress import ProgressReporter
 from bot.config import Config, load_config
 from bot.errors import ConfigError, MediabotError, QueryError
 from bot.logsetup import configure_logging
-from bot.progress import ProgressReporter
 from bot.settings import Settings
 
 log = logging.getLogger("mediabot")
@@ -25,12 +25,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mediabot", description="Press monitoring: poll feeds, search the archive, run the Telegram bot."
     )
-    parser.add_argument("--config", default=env.get("MEDIABOT_CONFIG") or "feeds.yaml",
-                        help="feeds.yaml to use (env MEDIABOT_CONFIG, default ./feeds.yaml)")
-    parser.add_argument("--db", default=env.get("MEDIABOT_DB") or "data/mediabot.db",
-                        help="SQLite database (env MEDIABOT_DB, default ./data/mediabot.db)")
-    parser.add_argument("--log-level", default=env.get("MEDIABOT_LOG_LEVEL") or "INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
+    parser.add_argument(
+        "--config",
+        default=env.get("MEDIABOT_CONFIG") or "feeds.yaml",
+        help="feeds.yaml to use (env MEDIABOT_CONFIG, default ./feeds.yaml)",
+    )
+    parser.add_argument(
+        "--db",
+        default=env.get("MEDIABOT_DB") or "data/mediabot.db",
+        help="SQLite database (env MEDIABOT_DB, default ./data/mediabot.db)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=env.get("MEDIABOT_LOG_LEVEL") or "INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+    )
     parser.add_argument("--version", action="version", version=f"mediabot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -77,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, config: Config, settings: Settings) -> int:
-    from bot import commands
+    from bot.cli import commands
 
     if args.command == "check-config":
         return commands.check_config(config)

@@ -10,10 +10,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cli.opml import feeds_to_sources, read_opml, write_opml
+from bot.cli.progress import ProgressReporter
 from bot.config import Config
-from bot.opml import feeds_to_sources, read_opml, write_opml
-from bot.poller import PollReport
-from bot.progress import ProgressReporter
+from bot.ingest.poller import PollReport
 from bot.runtime import Runtime
 from bot.search.engine import open_engine
 from bot.search.types import MARK_END, MARK_START, SearchHit
@@ -66,15 +66,23 @@ async def poll(config: Config, db_path: str, *, once: bool, progress: ProgressRe
 
 
 def _log_report(report: PollReport) -> None:
-    log.info("polled %d feeds: %d new articles, %d failed", len(report.outcomes), report.new_articles,
-             len(report.failed))
+    log.info(
+        "polled %d feeds: %d new articles, %d failed", len(report.outcomes), report.new_articles, len(report.failed)
+    )
 
 
 def _hit_json(hit: SearchHit) -> str:
     snippet = hit.snippet.replace(MARK_START, "«").replace(MARK_END, "»")
     return json.dumps(
-        {"id": hit.id, "title": hit.title, "url": hit.url, "source": hit.source, "source_name": hit.source_name,
-         "published_at": hit.published_at.isoformat(), "snippet": snippet},
+        {
+            "id": hit.id,
+            "title": hit.title,
+            "url": hit.url,
+            "source": hit.source,
+            "source_name": hit.source_name,
+            "published_at": hit.published_at.isoformat(),
+            "snippet": snippet,
+        },
         ensure_ascii=False,
     )
 
@@ -117,14 +125,26 @@ def sources(config: Config, db_path: str, *, as_json: bool) -> int:
     for row in rows:
         state = row.state(now)
         if as_json:
-            print(json.dumps(
-                {"id": row.id, "name": row.name, "url": row.url, "active": row.active and not row.paused,
-                 "last_success_at": row.last_success_at, "last_error": row.last_error,
-                 "consecutive_failures": row.consecutive_failures, "articles": row.articles, "state": state,
-                 "paused": row.paused, "failing_since": row.failing_since,
-                 "last_new_article_at": row.last_new_article_at, "origin": row.origin},
-                ensure_ascii=False,
-            ))
+            print(
+                json.dumps(
+                    {
+                        "id": row.id,
+                        "name": row.name,
+                        "url": row.url,
+                        "active": row.active and not row.paused,
+                        "last_success_at": row.last_success_at,
+                        "last_error": row.last_error,
+                        "consecutive_failures": row.consecutive_failures,
+                        "articles": row.articles,
+                        "state": state,
+                        "paused": row.paused,
+                        "failing_since": row.failing_since,
+                        "last_new_article_at": row.last_new_article_at,
+                        "origin": row.origin,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         else:
             detail = f" — {row.last_error}" if row.last_error else ""
             print(f"{row.id:<20} {state:<11} {row.articles:>7} articles  {row.name}{detail}")

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
-from bot.lexicon import (
+from bot.search.lexicon import (
     EN_FILLER,
     EN_MARKERS,
     EN_SOFT,
@@ -58,6 +58,7 @@ _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _SINCE_DAYS = re.compile(r"^(\d{1,6})([dwm]?)$", re.IGNORECASE)
 _QUOTE_CHARS = str.maketrans({c: '"' for c in "“”„‟«»＂″"})
 _MAX_CONTENT_WORDS = 4
+
 
 @dataclass(frozen=True)
 class Question:

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from bot.dates import parse_date
-from bot.htmltext import collapse_spaces, html_text_and_image
+from bot.ingest.dates import parse_date
+from bot.ingest.htmltext import collapse_spaces, html_text_and_image
 from bot.models import Article, ParsedFeed, RawEntry
 from bot.textnorm import fold_vietnamese, nfc
 
@@ -25,8 +25,24 @@ FUTURE_ALLOWANCE = timedelta(minutes=10)
 
 _TRACKING_PARAMS = frozenset(
     {
-        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid",
-        "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "zarsrc", "gidzl",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "zarsrc",
+        "gidzl",
     }
 )
 # utm_* everywhere; zalo* are the parameters Zalo (Vietnam's main messenger) appends.
@@ -138,9 +154,7 @@ def normalize_entries(
     seen: set[str] = set()
     articles: list[Article] = []
     for entry in feed.entries:
-        article = _article(
-            entry, base=base, source_id=source_id, feed_url=feed_url, fetched_at=fetched_at, tz=tz
-        )
+        article = _article(entry, base=base, source_id=source_id, feed_url=feed_url, fetched_at=fetched_at, tz=tz)
         if article is None:
             continue
         key = url_key(article.url)

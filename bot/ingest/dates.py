@@ -31,7 +31,12 @@ _GMT_OFFSET = re.compile(r"\b(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d{2}))?\s*$", r
 _COLON_OFFSET = re.compile(r"\s([+-])(\d{2}):?(\d{2})?\s*$")
 # Zone abbreviations parsedate_tz does not know but Asian feeds use.
 _EXTRA_ZONES = {
-    "ICT": "+0700", "WIB": "+0700", "SGT": "+0800", "HKT": "+0800", "KST": "+0900", "JST": "+0900",
+    "ICT": "+0700",
+    "WIB": "+0700",
+    "SGT": "+0800",
+    "HKT": "+0800",
+    "KST": "+0900",
+    "JST": "+0900",
 }
 _ABBREV = re.compile(r"\s([A-Z]{3})\s*$")
 

@@ -14,20 +14,20 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from bot import scheduler
 from bot.config import Config
 from bot.errors import FetchError, ParseError
-from bot.fetch import Fetcher
+from bot.ingest import scheduler
+from bot.ingest.fetch import Fetcher
+from bot.ingest.parse import Parser
 from bot.models import Article
-from bot.parse import Parser
 from bot.store import sources as source_store
 from bot.store.articles import AfterInsertHook, store_articles
 from bot.store.db import transaction
+from bot.store.writer import Writer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,21 +58,6 @@ class PollReport:
     @property
     def failed(self) -> list[FeedOutcome]:
         return [o for o in self.outcomes if o.status == "failed"]
-
-
-class Writer:
-    """Runs every write on one dedicated thread and connection."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
-
-    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: func(self.conn, *args, **kwargs))
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True)
 
 
 class _Batched(Generic[Item]):
@@ -176,8 +161,14 @@ class Poller:
     """Polls feeds and stores what is new."""
 
     def __init__(
-        self, config: Config, writer: Writer, fetcher: Fetcher, parser: Parser, *,
-        hooks: Sequence[AfterInsertHook] = (), clock: Callable[[], float] = time.time,
+        self,
+        config: Config,
+        writer: Writer,
+        fetcher: Fetcher,
+        parser: Parser,
+        *,
+        hooks: Sequence[AfterInsertHook] = (),
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.writer = writer
@@ -257,14 +248,22 @@ class Poller:
         if body_hash == feed.body_hash:  # same bytes: skip the CPU-heavy parse
             return await self._succeeded(feed, now, "unchanged", result, body_hash, [])
         articles = await self.parser.parse_articles(
-            result.body, feed_url=result.url, source_id=feed.source_id, fetched_at=now,
+            result.body,
+            feed_url=result.url,
+            source_id=feed.source_id,
+            fetched_at=now,
             tz_name=self.config.organization.timezone,
         )
         return await self._succeeded(feed, now, "new", result, body_hash, articles)
 
     async def _succeeded(
-        self, feed: source_store.FeedRow, now: datetime, status: str, result: Any,
-        body_hash: str | None, articles: list[Article],
+        self,
+        feed: source_store.FeedRow,
+        now: datetime,
+        status: str,
+        result: Any,
+        body_hash: str | None,
+        articles: list[Article],
     ) -> FeedOutcome:
         new = await self._store.store(articles, feed.id) if articles else 0
         if articles:
@@ -274,12 +273,20 @@ class Poller:
             upper = feed.source_interval_s or self.config.polling.max_interval
             previous = feed.interval_s or feed.source_interval_s or self.config.polling.interval
             interval = min(upper, previous * 1.2)
-        self._health.submit(functools.partial(
-            source_store.record_success, feed_id=feed.id, now=now,
-            next_check_ts=now.timestamp() + scheduler.jittered(interval), interval_s=interval,
-            new_articles=new, etag=result.etag, last_modified=result.last_modified, body_hash=body_hash,
-            url=result.permanent_url,
-        ))
+        self._health.submit(
+            functools.partial(
+                source_store.record_success,
+                feed_id=feed.id,
+                now=now,
+                next_check_ts=now.timestamp() + scheduler.jittered(interval),
+                interval_s=interval,
+                new_articles=new,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                body_hash=body_hash,
+                url=result.permanent_url,
+            )
+        )
         if status == "new" and not new:
             status = "unchanged"  # parsed, but every article was already stored
         return FeedOutcome(feed.id, feed.source_id, feed.url, status, new, len(articles))
@@ -289,10 +296,16 @@ class Poller:
         failures = feed.consecutive_failures + 1
         delay = scheduler.failure_interval(self.config.polling, feed.source_interval_s, failures, retry_after)
         deactivate = failures >= self.config.polling.max_failures
-        self._health.submit(functools.partial(
-            source_store.record_failure, feed_id=feed.id, now=now, error=error,
-            next_check_ts=now.timestamp() + delay, deactivate=deactivate,
-        ))
+        self._health.submit(
+            functools.partial(
+                source_store.record_failure,
+                feed_id=feed.id,
+                now=now,
+                error=error,
+                next_check_ts=now.timestamp() + delay,
+                deactivate=deactivate,
+            )
+        )
         if deactivate:
             log.warning("feed %s deactivated after %d failures: %s", feed.url, failures, error)
         return FeedOutcome(feed.id, feed.source_id, feed.url, "failed", error=error)

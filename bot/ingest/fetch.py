@@ -28,8 +28,8 @@ import httpx
 
 from bot.config import Polling
 from bot.errors import BodyTooLarge, FetchError, HTTPStatusError
+from bot.ingest.netguard import check_public_url, check_url, split_http_url
 from bot.models import FetchResult
-from bot.netguard import check_public_url, check_url, split_http_url
 
 __all__ = ["Fetcher", "check_public_url", "parse_retry_after"]
 

@@ -79,7 +79,7 @@ def write_opml(sources: list[tuple[str, str, list[str]]], title: str) -> str:
     for _source_id, name, urls in sources:
         for url in urls:
             lines.append(
-                f"    <outline type=\"rss\" text={quoteattr(name)} title={quoteattr(name)} xmlUrl={quoteattr(url)}/>"
+                f'    <outline type="rss" text={quoteattr(name)} title={quoteattr(name)} xmlUrl={quoteattr(url)}/>'
             )
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines)

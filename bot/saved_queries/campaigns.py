@@ -56,8 +56,7 @@ def retag_campaigns(conn: sqlite3.Connection, campaigns: Sequence[Campaign], tz:
         for campaign_id, plan in plans:
             base, params = matching_sql(conn, plan)
             cursor = conn.execute(
-                f"INSERT OR IGNORE INTO campaign_articles (campaign_id, article_id) "
-                f"SELECT ?, {id_column(plan)} {base}",
+                f"INSERT OR IGNORE INTO campaign_articles (campaign_id, article_id) SELECT ?, {id_column(plan)} {base}",
                 [campaign_id, *params],
             )
             counts[campaign_id] = cursor.rowcount

@@ -1,0 +1,1 @@
+"""The `mediabot` command line: a thin layer over the services the bot uses."""

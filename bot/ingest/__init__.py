@@ -1,0 +1,1 @@
+"""Ingest: fetch → parse → normalize, and the poller that runs them in order (then store)."""

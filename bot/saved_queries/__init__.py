@@ -1,0 +1,1 @@
+"""Saved queries: campaigns (and subscriptions) compiled once, matched as articles are stored."""
