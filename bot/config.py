@@ -17,13 +17,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from bot.errors import ConfigError
+from bot.ids import ID_RULE, is_valid_id
 from bot.textnorm import nfc
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 1024, "kib": 1024, "mb": 1024**2, "mib": 1024**2, "gb": 1024**3, "gib": 1024**3}
-_SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 DEFAULT_USER_AGENT = "mediabot/0.1 (press monitoring; +https://github.com/mediabot)"
 
 
@@ -267,8 +267,8 @@ def _source(r: _Reader, data: Any, path: str) -> Source:
     d = r.mapping(data, path)
     r.unknown(d, {"id", "name", "url", "urls", "tags", "interval", "active"}, path)
     source_id = r.text(d.get("id"), f"{path}.id")
-    if not _SOURCE_ID.match(source_id):
-        raise r.fail(f"{path}.id", "use lowercase letters, digits, '-', '_' or '.' (max 64)")
+    if not is_valid_id(source_id):
+        raise r.fail(f"{path}.id", ID_RULE)
     if "url" in d and "urls" in d:
         raise r.fail(path, "give either url or urls, not both")
     key = "urls" if "urls" in d else "url"
@@ -303,8 +303,8 @@ def _campaign(r: _Reader, data: Any, path: str) -> Campaign:
     d = r.mapping(data, path)
     r.unknown(d, {"id", "name", "query", "since", "description"}, path)
     campaign_id = r.text(d.get("id"), f"{path}.id")
-    if not _SOURCE_ID.match(campaign_id):
-        raise r.fail(f"{path}.id", "use lowercase letters, digits, '-', '_' or '.' (max 64)")
+    if not is_valid_id(campaign_id):
+        raise r.fail(f"{path}.id", ID_RULE)
     return Campaign(
         id=campaign_id,
         name=r.text(d.get("name"), f"{path}.name", required=False) or campaign_id,

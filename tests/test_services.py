@@ -15,12 +15,13 @@ import yaml
 
 from bot.config import config_from_dict
 from bot.errors import QueryError
+from bot.ids import suggest_source_id
 from bot.models import Article
 from bot.runtime import Runtime
 from bot.search.query import parse_query
 from bot.search.types import MARK_END, MARK_START
 from bot.services.access import AccessService
-from bot.services.admin import AdminError, AdminService, FeedPreview, suggest_source_id
+from bot.services.admin import AdminError, AdminService, FeedPreview
 from bot.services.archive import (
     ArchiveService,
     PageRequest,

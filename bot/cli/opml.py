@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
 from bot.config import Source, is_http_url
 from bot.errors import ConfigError
-from bot.textnorm import fold_vietnamese, nfc
+from bot.ids import slug, suggest_source_id
+from bot.textnorm import nfc
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
@@ -19,12 +21,6 @@ class OpmlFeed:
     title: str
     url: str
     category: str | None = None
-
-
-def slug(text: str) -> str:
-    """A source id from a title: `Báo Phú Thọ` → `bao-phu-tho`."""
-    folded = fold_vietnamese(nfc(text)).lower()
-    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:64] or "source"
 
 
 def read_opml(data: bytes, name: str = "OPML") -> list[OpmlFeed]:
@@ -55,16 +51,14 @@ def read_opml(data: bytes, name: str = "OPML") -> list[OpmlFeed]:
 
 
 def feeds_to_sources(feeds: list[OpmlFeed], taken: set[str]) -> list[Source]:
-    """One source per feed, with a unique id derived from its title."""
+    """One source per feed, with a unique id derived from its title (the rule `/addsource` uses)."""
     sources = []
     for feed in feeds:
-        base = slug(feed.title)
-        candidate, n = base, 2
-        while candidate in taken:
-            candidate, n = f"{base[:60]}-{n}", n + 1
-        taken.add(candidate)
-        tags = (slug(feed.category),) if feed.category else ()
-        sources.append(Source(id=candidate, name=feed.title, urls=(feed.url,), tags=tags))
+        host = urlsplit(feed.url).hostname or ""
+        source_id = suggest_source_id(feed.title, host, taken)
+        taken.add(source_id)
+        tags = (slug(feed.category),) if feed.category and slug(feed.category) else ()
+        sources.append(Source(id=source_id, name=feed.title, urls=(feed.url,), tags=tags))
     return sources
 
 

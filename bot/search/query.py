@@ -21,12 +21,12 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import QueryError
+from bot.ids import is_valid_id
 from bot.textnorm import canonical_tones, has_diacritics, nfc
 
 # Straight and typographic quotes: phone keyboards turn " into “ ” by themselves.
 _QUOTES = frozenset('"“”„‟')
 _FILTER = re.compile(r"^(source|since):(.*)$", re.IGNORECASE | re.DOTALL)
-_SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _RELATIVE = re.compile(r"^(\d{1,5})([hdw])$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _VN_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")  # day/month/year, as written in Vietnam
@@ -165,7 +165,7 @@ def _since(value: str, now: datetime, tz: ZoneInfo) -> datetime:
 
 def _source(value: str) -> str:
     source_id = value.strip().lower()
-    if not _SOURCE_ID.match(source_id):
+    if not is_valid_id(source_id):
         raise QueryError(
             f"source:{_shown(value)} is not an outlet id (letters, digits, - _ .), e.g. source:vtv",
             "bad_source",

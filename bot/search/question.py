@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
+from bot.ids import is_valid_id
 from bot.search.lexicon import (
     EN_FILLER,
     EN_MARKERS,
@@ -54,7 +55,6 @@ _MAX_INPUT = 4096  # Telegram's own message limit; longer text is cut, not refus
 _WORD = re.compile(r"[^\W_]+")
 _QUOTED = re.compile(r'(-?)"([^"]*)"')
 _OPERATOR = re.compile(r"(?<!\S)(source|since|nguồn|nguon):(\S*)", re.IGNORECASE)
-_SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _SINCE_DAYS = re.compile(r"^(\d{1,6})([dwm]?)$", re.IGNORECASE)
 _QUOTE_CHARS = str.maketrans({c: '"' for c in "“”„‟«»＂″"})
 _MAX_CONTENT_WORDS = 4
@@ -199,7 +199,7 @@ def _take_operators(text: str, reading: _Reading, now: datetime) -> str:
         if name == "since":
             if reading.period is None:
                 reading.period = _since_operator(value, now)
-        elif _SOURCE_ID.match(value):
+        elif is_valid_id(value):
             reading.sources.append(value)
         text = _blank(text, match)
     return text

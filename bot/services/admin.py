@@ -16,7 +16,6 @@ Every action leaves an audit row. Failures a person can act on are `AdminError`s
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,19 +23,17 @@ from urllib.parse import urlsplit
 
 from bot.config import Config, Source, is_http_url, load_config
 from bot.errors import BlockedAddress, ConfigError, FetchError, MediabotError, ParseError
+from bot.ids import is_valid_id, suggest_source_id
 from bot.ingest.fetch import check_public_url
 from bot.ingest.normalize import clean_text
 from bot.ingest.parse import parse_feed
 from bot.models import FetchResult, ParsedFeed
 from bot.runtime import Runtime
 from bot.store import queries
-from bot.textnorm import fold_vietnamese, nfc
+from bot.textnorm import nfc
 
 SAMPLE_TITLES = 3
 MAX_NAME = 100
-_SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")  # the rule feeds.yaml applies
-_SLUG_GAPS = re.compile(r"[^a-z0-9]+")
-_SLUG_LENGTH = 40
 
 
 class AdminError(MediabotError):
@@ -84,7 +81,7 @@ class AdminService:
 
     async def add_source(self, actor_id: int, preview: FeedPreview, *, name: str | None = None) -> str:
         """Store the previewed feed as a chat-added outlet, due for polling now; returns its id."""
-        if not _SOURCE_ID.match(preview.source_id):
+        if not is_valid_id(preview.source_id):
             raise AdminError("bad_id", preview.source_id)
         title = clean_text(nfc(name or ""))[:MAX_NAME] or preview.title
         source = Source(id=preview.source_id, name=title, urls=(preview.url,))
@@ -169,22 +166,3 @@ class AdminService:
 def _clean_url(text: str) -> str:
     # People paste URLs wrapped in <…> or followed by punctuation from a sentence.
     return nfc(text or "").strip().strip("<>\"'").rstrip(".,;)")
-
-
-def _slug(text: str) -> str:
-    slug = _SLUG_GAPS.sub("-", fold_vietnamese(nfc(text)).lower()).strip("-")
-    if len(slug) > _SLUG_LENGTH:
-        cut = slug[: _SLUG_LENGTH + 1]  # one more: a "-" just after the limit ends a whole word
-        slug = cut.rsplit("-", 1)[0] if "-" in cut else cut[:_SLUG_LENGTH]
-    return slug
-
-
-def suggest_source_id(title: str, host: str, taken: set[str]) -> str:
-    """A free, valid source id from the feed's title, else its host: `Báo Đồng Tháp` → `bao-dong-thap`."""
-    host_slug = _slug(host.lower().removeprefix("www.").replace(".", "-"))
-    base = _slug(title) or host_slug or "nguon"
-    candidate, number = base, 2
-    while candidate in taken:
-        candidate = f"{base}-{number}"
-        number += 1
-    return candidate
