@@ -282,7 +282,7 @@ async def test_reload_adopts_the_edited_file(admin: AdminService, runtime: Runti
     data["sources"] = [{"id": "baodongthap", "name": "Báo Đồng Tháp", "url": "https://baodongthap.vn/rss"}]
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
 
-    config = await admin.reload(ADMIN)
+    config = (await admin.reload(ADMIN)).config
     assert [s.id for s in config.sources] == ["baodongthap"]
     assert runtime.config is config
     assert (await _statuses(runtime))["baodongthap"].name == "Báo Đồng Tháp"
@@ -345,7 +345,8 @@ def _articles(now: datetime) -> list[Article]:
 async def archive_rt(tmp_path: Path) -> AsyncIterator[tuple[Runtime, dict[int, str]]]:
     config = make_config(tmp_path, allow_private=False, sources=SOURCES, campaigns=CAMPAIGNS)
     rt = await _start(config, tmp_path)
-    stored = await rt.write(store_articles, [(_articles(datetime.now(UTC)), None)])
+    # Stored as the poller stores them: the campaigns' matches recorded in the same transaction.
+    stored = await rt.write(store_articles, [(_articles(datetime.now(UTC)), None)], [rt.registry.record_matches])
     keys = dict(zip(stored.new_ids, [a[0] for a in ARTICLES], strict=True))
     yield rt, keys
     await rt.aclose()
