@@ -7,6 +7,7 @@ the Telegram application both use it, so `mediabot poll` and `mediabot run` shar
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from bot.store.sources import sync_sources
 from bot.store.writer import Writer
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -75,6 +77,8 @@ class Runtime:
         """On the writer thread, so no batch is stored between re-tagging and the registry swap."""
         report = retag_changed(conn, campaigns)
         self.registry.replace(CAMPAIGN, campaigns)
+        if report.summary():
+            log.info("campaigns: %s", report.summary())
         return report
 
     async def reload(self, config: Config) -> RetagReport:

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -18,7 +17,6 @@ from bot.errors import QueryError
 from bot.ids import suggest_source_id
 from bot.models import Article
 from bot.runtime import Runtime
-from bot.search.query import parse_query
 from bot.search.types import MARK_END, MARK_START
 from bot.services.access import AccessService
 from bot.services.admin import AdminError, AdminService, FeedPreview
@@ -26,8 +24,6 @@ from bot.services.archive import (
     ArchiveService,
     PageRequest,
     UnknownOutlet,
-    both,
-    plan_filters,
     resolve_outlet,
 )
 from bot.store import access as access_store
@@ -493,18 +489,6 @@ async def test_sources_campaigns_stats(archive: ArchiveService, archive_rt: tupl
     }
     assert (stats["users_pending"], stats["users_approved"]) == (1, 0)
     assert isinstance(stats["db_bytes"], int) and stats["db_bytes"] > 0
-
-
-def test_both_intersects_outlet_filters() -> None:
-    tz = ZoneInfo("Asia/Ho_Chi_Minh")
-    now = datetime.now(tz)
-    a = parse_query("lúa source:vnexpress source:tuoitre", now=now, tz=tz)
-    b = parse_query("gạo source:tuoitre since:3d", now=now, tz=tz)
-    joined = both(a, b)
-    assert joined.sources == ("tuoitre",) and joined.since == b.since
-    assert joined.match == f"({a.match}) AND ({b.match})"
-    disjoint = both(a, parse_query("gạo source:baodongthap", now=now, tz=tz))
-    assert plan_filters(disjoint, since=None, until=None, sources=()).sources == ()
 
 
 OUTLETS = [

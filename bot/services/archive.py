@@ -187,40 +187,11 @@ def campaign_filter(plan: SearchPlan, campaign_id: str | None) -> SearchPlan:
     return plan if campaign_id is None else replace(plan, campaign=campaign_id)
 
 
-def both(first: ParsedQuery, second: ParsedQuery | None) -> ParsedQuery:
-    """Articles matching both queries.
-
-    The query language has no brackets, and its OR binds tighter than AND, so joining two
-    query *texts* is only safe until one ends in a dangling OR or an open quote; the
-    compiled MATCH strings, bracketed, are always safe.
-    """
-    if second is None:
-        return first
-    if first.match and second.match:
-        match: str | None = f"({first.match}) AND ({second.match})"
-    else:
-        match = first.match or second.match
-    if first.sources and second.sources:
-        sources = tuple(s for s in first.sources if s in second.sources) or (_NO_SOURCE,)
-    else:
-        sources = first.sources or second.sources
-    moments = [m for m in (first.since, second.since) if m is not None]
-    terms = tuple(dict.fromkeys(first.terms + second.terms))
-    return ParsedQuery(match, sources, max(moments) if moments else None, terms)
-
-
-# An outlet id no source can have (ids start with a letter or digit): "no outlet at all".
-_NO_SOURCE = "-"
-
-
 def plan_filters(
     parsed: ParsedQuery | None, *, since: datetime | None, until: datetime | None, sources: tuple[str, ...]
 ) -> SearchPlan:
-    """The engine's plan for `parsed` and the filters, honouring `both`'s "no outlet at all"."""
-    plan = plan_query(parsed, since=since, until=until, sources=sources)
-    if plan.sources is not None and _NO_SOURCE in plan.sources:
-        return replace(plan, sources=())
-    return plan
+    """The engine's plan for `parsed` and the question's filters."""
+    return plan_query(parsed, since=since, until=until, sources=sources)
 
 
 def organization_query(rt: Runtime) -> str:
