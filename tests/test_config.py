@@ -1,5 +1,6 @@
 """feeds.yaml loading: the shipped file, durations and sizes, and one clear line per mistake."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -162,11 +163,14 @@ def test_dates_elsewhere_stay_text(tmp_path: Path) -> None:
 
 
 def _cli(path: Path, db: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    # A token, and an API address where nothing listens: `run` must stop before contacting it.
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "123456:fake-token", "TELEGRAM_API_URL": "http://127.0.0.1:9"}
     return subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(path), "--db", str(db), *command],
         capture_output=True,
         text=True,
         timeout=60,
+        env=env,
     )
 
 
@@ -183,8 +187,10 @@ def test_check_config_and_poll_refuse_the_same_campaign_in_the_same_line(
     path = write(tmp_path, MINIMAL.replace(old, new))
     assert new in path.read_text(encoding="utf-8")
     db = tmp_path / "db.sqlite"
-    check, poll = _cli(path, db, "check-config"), _cli(path, db, "poll", "--once")
+    check = _cli(path, db, "check-config")
     assert (check.returncode, check.stdout) == (2, "")
-    assert (poll.returncode, poll.stdout, poll.stderr) == (2, "", check.stderr)
+    for command in (["poll", "--once"], ["run"]):
+        proc = _cli(path, db, *command)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", check.stderr), command
     assert check.stderr.startswith(f"error: {path}: {key}") and check.stderr.count("\n") == 1
     assert not db.exists()  # refused before anything was opened
