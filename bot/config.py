@@ -290,13 +290,18 @@ def _source(r: _Reader, data: Any, path: str) -> Source:
     )
 
 
+_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
+
+
 def _date(value: Any) -> date:
-    if isinstance(value, date):
-        return value
+    """`YYYY-MM-DD` (YAML's own date form, single-digit month and day allowed) → a real date."""
+    match = _DATE.match(value) if isinstance(value, str) else None
     try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"not a date (use YYYY-MM-DD): {value!r}") from None
+        if match:
+            return date(*map(int, match.groups()))
+    except ValueError as err:  # 2024-02-30
+        raise ValueError(f"not a date ({err}): {value!r}") from None
+    raise ValueError(f"not a date (use YYYY-MM-DD): {value!r}")
 
 
 def _campaign(r: _Reader, data: Any, path: str) -> Campaign:
@@ -361,6 +366,14 @@ def config_from_dict(data: Any, file: str = "feeds.yaml", path: Path | None = No
     )
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text: SafeLoader builds them while loading and raises a
+    bare ValueError for an impossible one (`2024-02-30`), before the key path is known."""
+
+
+_TextDatesLoader.add_constructor("tag:yaml.org,2002:timestamp", _TextDatesLoader.construct_yaml_str)
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate feeds.yaml; raise ConfigError with one clear line on any problem."""
     path = Path(path)
@@ -372,7 +385,7 @@ def load_config(path: str | Path) -> Config:
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{name}: cannot read: {err}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_TextDatesLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -7,6 +7,7 @@ the Telegram application both use it, so `mediabot poll` and `mediabot run` shar
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -17,7 +18,10 @@ from bot.config import Config
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import Parser
 from bot.ingest.poller import Poller
-from bot.saved_queries.campaigns import campaign_tagger
+from bot.saved_queries.campaigns import compile_campaigns
+from bot.saved_queries.registry import Registry
+from bot.saved_queries.retag import RetagReport, retag_changed
+from bot.saved_queries.saved_query import CAMPAIGN, SavedQuery
 from bot.search.engine import SearchEngine
 from bot.search.facets import SourceMap
 from bot.store.articles import AfterInsertHook
@@ -26,6 +30,7 @@ from bot.store.sources import sync_sources
 from bot.store.writer import Writer
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -43,30 +48,50 @@ class Runtime:
         self.parser: Parser | None = None
         self.poller: Poller | None = None
         self.source_map = SourceMap()  # shared by every reader thread's engine
+        self.registry = Registry()  # the active saved queries; read by the after-insert hook
 
-    async def start(self) -> None:
-        """Open the database (migrating it), sync sources from the config, start the pipeline."""
+    async def start(self) -> RetagReport:
+        """Open the database (migrating it), sync sources and campaigns, start the pipeline.
+
+        ConfigError (a campaign query that means nothing) before anything is opened.
+        """
+        campaigns = compile_campaigns(self.config)
         db = open_db(self.db_path)
         self.writer = Writer(db.conn)
         await self.writer.run(sync_sources, self.config)
+        retagged = await self.writer.run(self._adopt_campaigns, campaigns)
         self.fetcher = Fetcher(self.config.polling)
         self.parser = Parser(self._parser_workers)
         self.poller = self._make_poller()
+        return retagged
 
     def _make_poller(self) -> Poller:
         assert self.writer and self.fetcher and self.parser
         return Poller(self.config, self.writer, self.fetcher, self.parser, hooks=self._hooks())
 
     def _hooks(self) -> tuple[AfterInsertHook, ...]:
-        """What happens inside the transaction that stores new articles (campaign tags, for now)."""
-        return (campaign_tagger(self.config.campaigns, self.config.organization.tz),)
+        """What happens inside the transaction that stores new articles: every saved query's matches."""
+        return (self.registry.record_matches,)
 
-    async def reload(self, config: Config) -> None:
-        """Adopt a new configuration: sync sources, rebuild the campaign matcher, new fetch limits."""
+    def _adopt_campaigns(self, conn: sqlite3.Connection, campaigns: tuple[SavedQuery, ...]) -> RetagReport:
+        """On the writer thread, so no batch is stored between re-tagging and the registry swap."""
+        report = retag_changed(conn, campaigns)
+        self.registry.replace(CAMPAIGN, campaigns)
+        if report.summary():
+            log.info("campaigns: %s", report.summary())
+        return report
+
+    async def reload(self, config: Config) -> RetagReport:
+        """Adopt a new configuration: sync sources, campaigns (re-tagging changed ones), fetch limits.
+
+        ConfigError (a campaign query that means nothing) before anything changes.
+        """
         assert self.writer and self.poller and self.fetcher
+        campaigns = compile_campaigns(config)
         previous = self.config
         self.config = config
         await self.writer.run(sync_sources, config)
+        retagged = await self.writer.run(self._adopt_campaigns, campaigns)
         if config.polling != previous.polling:
             old = self.fetcher
             self.fetcher = Fetcher(config.polling)
@@ -77,7 +102,7 @@ class Runtime:
         # The running poll loop reads these attributes on its next cycle.
         self.poller.config = config
         self.poller.fetcher = self.fetcher
-        self.poller.hooks = self._hooks()
+        return retagged
 
     def reader(self) -> sqlite3.Connection:
         """A read connection for the calling thread (SQLite connections are not shared across threads)."""

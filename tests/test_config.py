@@ -1,5 +1,6 @@
 """feeds.yaml loading: the shipped file, durations and sizes, and one clear line per mistake."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -131,3 +132,65 @@ def test_cli_missing_config_file(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 2 and "file not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("since", "problem"),
+    [
+        ("2024-02-30", "not a date (day is out of range for month): '2024-02-30'"),
+        ("2023-02-29", "not a date (day is out of range for month): '2023-02-29'"),
+        ("2024-13-01", "not a date (month must be in 1..12): '2024-13-01'"),
+        ("2024-01-01 08:00:00", "not a date (use YYYY-MM-DD): '2024-01-01 08:00:00'"),
+        ("đầu năm", "not a date (use YYYY-MM-DD): 'đầu năm'"),
+    ],
+)
+def test_impossible_campaign_date_names_the_key(tmp_path: Path, since: str, problem: str) -> None:
+    path = write(tmp_path, MINIMAL.replace("since: 2024-01-01", f"since: {since}"))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == f"{path}: campaigns[0].since: {problem}"
+
+
+@pytest.mark.parametrize(("since", "day"), [("2024-02-29", "2024-02-29"), ("2024-2-3", "2024-02-03")])
+def test_campaign_dates_yaml_accepts(tmp_path: Path, since: str, day: str) -> None:
+    config = load_config(write(tmp_path, MINIMAL.replace("since: 2024-01-01", f"since: {since}")))
+    assert config.campaign("chuyen-doi-so").since.isoformat() == day
+
+
+def test_dates_elsewhere_stay_text(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL.replace('name: "Báo Phú Thọ"', "name: 2024-02-30")))
+    assert config.source("baophutho").name == "2024-02-30"
+
+
+def _cli(path: Path, db: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    # A token, and an API address where nothing listens: `run` must stop before contacting it.
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "123456:fake-token", "TELEGRAM_API_URL": "http://127.0.0.1:9"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(path), "--db", str(db), *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("query: '\"chuyển đổi số\"'", "query: '!!!'", "campaigns[0].query: "),
+        ("since: 2024-01-01", "since: 2024-02-30", "campaigns[0].since: not a date (day is out of range for month)"),
+    ],
+)
+def test_check_config_and_poll_refuse_the_same_campaign_in_the_same_line(
+    tmp_path: Path, old: str, new: str, key: str
+) -> None:
+    path = write(tmp_path, MINIMAL.replace(old, new))
+    assert new in path.read_text(encoding="utf-8")
+    db = tmp_path / "db.sqlite"
+    check = _cli(path, db, "check-config")
+    assert (check.returncode, check.stdout) == (2, "")
+    for command in (["poll", "--once"], ["run"]):
+        proc = _cli(path, db, *command)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", check.stderr), command
+    assert check.stderr.startswith(f"error: {path}: {key}") and check.stderr.count("\n") == 1
+    assert not db.exists()  # refused before anything was opened

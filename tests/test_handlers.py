@@ -447,6 +447,26 @@ def test_stats_and_reload(world: dict[str, Any], srv: FakeTelegram) -> None:
     assert audit_rows(world["db"], "reload")
 
 
+def _set_campaign_query(world: dict[str, Any], query: str) -> None:
+    path = world["tmp"] / "feeds.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["campaigns"][0]["query"] = query
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def test_reload_retags_a_changed_campaign(world: dict[str, Any], srv: FakeTelegram) -> None:
+    admin = srv.user(ADMIN, "Quản trị")
+    try:
+        _set_campaign_query(world, '"chuyển đổi số" -"Cần Thơ"')
+        reply = ask(srv, admin, "/reload").text
+        assert "Đã gắn thẻ lại chiến dịch trên toàn bộ kho (số bài): Chuyển đổi số (2)." in reply, reply
+        assert "Chuyển đổi số: 2 bài 7 ngày, 2 bài 30 ngày" in ask(srv, admin, "/campaigns").text
+    finally:
+        _set_campaign_query(world, '"chuyển đổi số"')
+        assert "Chuyển đổi số (3)" in ask(srv, admin, "/reload").text
+    assert "gắn thẻ lại" not in ask(srv, admin, "/reload").text  # unchanged: nothing re-tagged
+
+
 def test_addsource_previews_then_adds(world: dict[str, Any], srv: FakeTelegram) -> None:
     admin = srv.user(ADMIN, "Quản trị")
     now = datetime.now(TZ)

@@ -15,6 +15,7 @@ from bot.cli.progress import ProgressReporter
 from bot.config import Config
 from bot.ingest.poller import PollReport
 from bot.runtime import Runtime
+from bot.saved_queries.campaigns import compile_campaigns
 from bot.search.engine import open_engine
 from bot.search.types import MARK_END, MARK_START, SearchHit
 from bot.store.db import open_db, transaction
@@ -24,6 +25,7 @@ log = logging.getLogger("mediabot")
 
 
 def check_config(config: Config) -> int:
+    compile_campaigns(config)  # the validation start and /reload run (ConfigError → exit 2)
     print(
         f"{config.path}: ok — {len(config.sources)} sources "
         f"({sum(len(s.urls) for s in config.sources)} feeds), {len(config.campaigns)} campaigns, "

@@ -1,1 +1,8 @@
-"""Saved queries: campaigns (and subscriptions) compiled once, matched as articles are stored."""
+"""Saved queries: campaigns now, subscriptions next; one home for what they share.
+
+saved_query  SavedQuery and the ONE compile function (query text + bounds → SearchPlan)
+campaigns    feeds.yaml campaigns → saved queries (the one validation), their stored
+             matches (`campaign_articles`): recording and counting
+registry     the active saved queries of every kind and the one after-insert hook
+retag        re-tagging the history of campaigns whose query changed (fingerprints)
+"""

@@ -1,69 +1,62 @@
-"""Campaigns: tag every stored article that matches a campaign's query (feeds.yaml `campaigns:`).
+"""Campaigns (feeds.yaml `campaigns:`): compiled from the configuration, their matches stored.
 
-Tags are written by a store hook, inside the transaction that stores the articles, so an
-article is never stored without its campaign tags; `retag_campaigns` rebuilds them all
-when the configuration changes.
+A campaign's matches are rows of `campaign_articles`, written by the after-insert hook
+inside the transaction that stores the articles and rebuilt by `retag` when its query
+changes; `/campaigns`, campaign questions and (issue #8) reports read these rows instead
+of searching again.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from datetime import UTC, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-from bot.config import Campaign
+from bot.config import Config
 from bot.errors import ConfigError, QueryError
-from bot.search.plan import SearchPlan, id_column, matching_ids, matching_sql, plan_query
-from bot.search.query import parse_query
-from bot.store.articles import AfterInsertHook
+from bot.saved_queries.saved_query import CAMPAIGN, SavedQuery, compile_saved_query
+from bot.search.plan import first_id_since, matching_ids
 
 _INSERT = "INSERT OR IGNORE INTO campaign_articles (campaign_id, article_id) VALUES (?, ?)"
 
 
-def compile_campaign(campaign: Campaign, tz: ZoneInfo) -> SearchPlan:
-    """The campaign's query and start date as a plan; ConfigError naming the campaign if meaningless."""
-    # A relative since: inside a campaign query is taken from the moment it is compiled.
-    try:
-        parsed = parse_query(campaign.query, now=datetime.now(UTC), tz=tz)
-    except QueryError as err:
-        raise ConfigError(f"campaigns: {campaign.id}: query: {err}") from None
-    since = datetime.combine(campaign.since, time(0), tzinfo=tz) if campaign.since else None
-    return plan_query(parsed, since=since)
+def compile_campaigns(config: Config, *, now: datetime | None = None) -> tuple[SavedQuery, ...]:
+    """Every campaign of the configuration, compiled; ConfigError naming `campaigns[i].query`.
 
-
-def campaign_tagger(campaigns: Sequence[Campaign], tz: ZoneInfo) -> AfterInsertHook:
-    """A store hook that tags the newly stored articles matching each campaign."""
-    plans = [(campaign.id, compile_campaign(campaign, tz)) for campaign in campaigns]
-
-    def tag_new_articles(conn: sqlite3.Connection, new_ids: Sequence[int]) -> None:
-        for campaign_id, plan in plans:
-            matched = matching_ids(conn, plan, new_ids)
-            conn.executemany(_INSERT, [(campaign_id, article_id) for article_id in matched])
-
-    return tag_new_articles
-
-
-def retag_campaigns(conn: sqlite3.Connection, campaigns: Sequence[Campaign], tz: ZoneInfo) -> dict[str, int]:
-    """Rebuild campaign_articles from scratch in one transaction; return articles tagged per campaign."""
-    plans = [(campaign.id, compile_campaign(campaign, tz)) for campaign in campaigns]  # fail before deleting
-    own_transaction = not conn.in_transaction
-    if own_transaction:
-        conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute("DELETE FROM campaign_articles")
-        counts: dict[str, int] = {}
-        for campaign_id, plan in plans:
-            base, params = matching_sql(conn, plan)
-            cursor = conn.execute(
-                f"INSERT OR IGNORE INTO campaign_articles (campaign_id, article_id) SELECT ?, {id_column(plan)} {base}",
-                [campaign_id, *params],
+    The one validation of campaign queries: `check-config`, start and `/reload` all call it,
+    so a query one of them accepts, none refuses.
+    """
+    tz = config.organization.tz
+    compiled = []
+    for i, campaign in enumerate(config.campaigns):
+        try:
+            compiled.append(
+                compile_saved_query(
+                    CAMPAIGN, campaign.id, campaign.name, campaign.query, since=campaign.since, tz=tz, now=now
+                )
             )
-            counts[campaign_id] = cursor.rowcount
-        if own_transaction:
-            conn.execute("COMMIT")
-    except BaseException:
-        if own_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return counts
+        except QueryError as err:
+            raise ConfigError(f"{config.path}: campaigns[{i}].query: {err}") from None
+    return tuple(compiled)
+
+
+def record_campaign_matches(conn: sqlite3.Connection, campaigns: Sequence[SavedQuery], new_ids: Sequence[int]) -> None:
+    """Store which of the new articles each campaign matches (one FTS query per campaign)."""
+    for campaign in campaigns:
+        matched = matching_ids(conn, campaign.plan, new_ids)
+        conn.executemany(_INSERT, [(campaign.id, article_id) for article_id in matched])
+
+
+def count_campaign_matches(
+    conn: sqlite3.Connection, campaign_id: str, start: datetime, end: datetime | None = None
+) -> int:
+    """Stored matches of a campaign published in [start, end) (end None: up to now and beyond)."""
+    # Ids grow with fetch time: the id bound keeps the walk to the period's tail of the
+    # campaign's rows; the published_ts test on the joined row is then exact.
+    sql = """SELECT count(*) FROM campaign_articles c JOIN articles a ON a.id = c.article_id
+             WHERE c.campaign_id = ? AND c.article_id >= ? AND a.published_ts >= ?"""
+    params: list[object] = [campaign_id, first_id_since(conn, start.timestamp()), start.timestamp()]
+    if end is not None:
+        sql += " AND a.published_ts < ?"
+        params.append(end.timestamp())
+    return conn.execute(sql, params).fetchone()[0]

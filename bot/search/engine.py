@@ -17,6 +17,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -184,9 +185,9 @@ class SearchEngine:
             sql += " AND rowid >= ?"
             params.append(first_id_since(self.conn, plan.since_ts))
         ids = self.source_map.select([row[0] for row in self.conn.execute(sql, params)], plan.sources)
-        if plan.since_ts is None and plan.until_ts is None:
+        if plan.since_ts is None and plan.until_ts is None and plan.campaign is None:
             return ids
-        clauses, bounds = article_filters(SearchPlan(None, None, plan.since_ts, plan.until_ts))
+        clauses, bounds = article_filters(replace(plan, match=None, sources=None))
         kept: list[int] = []
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]

@@ -1,8 +1,9 @@
 """From a parsed query plus filters to SQL: which articles match, how many, which of some ids.
 
-Shared by the engine (search, counts), the campaign matcher (inside the store transaction)
-and the services. `since:` becomes a rowid range inside the FTS query (14–26× faster than a
-join on published_ts, design.md); the exact published_ts test is applied on top.
+Shared by the engine (search, counts), the saved-query matcher (inside the store
+transaction) and the services. `since:` becomes a rowid range inside the FTS query (14–26×
+faster than a join on published_ts, design.md); the exact published_ts test is applied on
+top. A campaign filter reads the campaign's stored matches (campaign_articles).
 """
 
 from __future__ import annotations
@@ -31,10 +32,16 @@ class SearchPlan:
     since_ts: float | None
     until_ts: float | None
     terms: tuple[str, ...] = ()
+    campaign: str | None = None  # only the campaign's stored matches (campaign_articles)
 
     @property
     def filtered(self) -> bool:
-        return self.sources is not None or self.since_ts is not None or self.until_ts is not None
+        return (
+            self.sources is not None
+            or self.since_ts is not None
+            or self.until_ts is not None
+            or self.campaign is not None
+        )
 
 
 def plan_query(
@@ -43,6 +50,7 @@ def plan_query(
     since: datetime | None = None,
     until: datetime | None = None,
     sources: Sequence[str] = (),
+    campaign: str | None = None,
 ) -> SearchPlan:
     """AND the query's own filters with the caller's (sources intersect, the later `since` wins)."""
     query_sources = parsed.sources if parsed else ()
@@ -58,6 +66,7 @@ def plan_query(
         since_ts=max(m.timestamp() for m in moments) if moments else None,
         until_ts=until.timestamp() if until else None,
         terms=parsed.terms if parsed else (),
+        campaign=campaign,
     )
 
 
@@ -83,6 +92,9 @@ def article_filters(plan: SearchPlan) -> tuple[list[str], list[object]]:
     if plan.until_ts is not None:
         clauses.append("a.published_ts < ?")
         params.append(plan.until_ts)
+    if plan.campaign is not None:
+        clauses.append("a.id IN (SELECT article_id FROM campaign_articles WHERE campaign_id = ?)")
+        params.append(plan.campaign)
     return clauses, params
 
 

@@ -29,6 +29,7 @@ from bot.ingest.normalize import clean_text
 from bot.ingest.parse import parse_feed
 from bot.models import FetchResult, ParsedFeed
 from bot.runtime import Runtime
+from bot.saved_queries.retag import RetagReport
 from bot.store import queries
 from bot.textnorm import nfc
 
@@ -54,6 +55,14 @@ class FeedPreview:
     items: int
     source_id: str
     sample_titles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reloaded:
+    """The configuration /reload adopted and what re-tagging its campaigns changed."""
+
+    config: Config
+    retag: RetagReport
 
 
 class AdminService:
@@ -112,18 +121,21 @@ class AdminService:
         if self.runtime.poller is not None:
             self.runtime.poller.wake()
 
-    async def reload(self, actor_id: int) -> Config:
-        """Re-read feeds.yaml and adopt it; AdminError('config_error') keeps the running config."""
+    async def reload(self, actor_id: int) -> Reloaded:
+        """Re-read feeds.yaml and adopt it, re-tagging changed campaigns; AdminError('config_error')
+        keeps the running config."""
         path = self.runtime.config.path
         try:
             config = await asyncio.to_thread(load_config, path)
+            retag = await self.runtime.reload(config)
         except ConfigError as err:
             await self.audit(actor_id, "config.reload", str(path), f"failed: {err}")
             raise AdminError("config_error", str(err)) from None
-        await self.runtime.reload(config)
         summary = f"{len(config.sources)} sources, {len(config.campaigns)} campaigns"
+        if retag.summary():
+            summary += f"; {retag.summary()}"
         await self.audit(actor_id, "config.reload", str(path), summary)
-        return config
+        return Reloaded(config, retag)
 
     async def audit(self, actor_id: int, action: str, target: str | None = None, detail: str | None = None) -> None:
         """Record an admin action."""

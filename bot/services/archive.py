@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
-from bot.errors import MediabotError, QueryError
+from bot.errors import MediabotError
 from bot.runtime import Runtime
+from bot.saved_queries.campaigns import count_campaign_matches
+from bot.saved_queries.saved_query import CAMPAIGN
 from bot.search.engine import SearchEngine
 from bot.search.plan import SearchPlan, plan_query
 from bot.search.query import ParsedQuery
@@ -137,22 +139,16 @@ class ArchiveService:
         engine = rt.engine()
         parsed, since = self._question_query(rt, engine, question)
         plan = plan_filters(parsed, since=since, until=question.until, sources=question.source_ids)
+        plan = campaign_filter(plan, question.campaign_id)
         result = engine.search_plan(plan, **_window(request, page), with_facets=True)
         return Answer(result, question, request, question.since, question.until)
 
     def _question_query(
         self, rt: Runtime, engine: SearchEngine, question: Question
     ) -> tuple[ParsedQuery | None, datetime | None]:
-        """The question's words AND its campaign's query; no words at all → None (newest first)."""
+        """The question's words (None: no words, newest first) and period; a campaign is a filter."""
         words = engine.parse(question.query) if question.query.strip() else None
-        campaign = rt.config.campaign(question.campaign_id) if question.campaign_id else None
-        if campaign is None:
-            return words, question.since
-        since = question.since
-        if campaign.since is not None:
-            start = datetime.combine(campaign.since, time(0), tzinfo=rt.config.organization.tz)
-            since = start if since is None else max(since, start)
-        return both(engine.parse(campaign.query), words), since
+        return words, question.since
 
     def _search(self, rt: Runtime, request: PageRequest, page: int) -> Answer:
         engine = rt.engine()
@@ -173,56 +169,29 @@ class ArchiveService:
         return Answer(engine.search_plan(plan, **_window(request, page), newest_first=True), None, request)
 
     def _campaign_counts(self, rt: Runtime, now: datetime) -> list[CampaignCount]:
-        engine = rt.engine()
-        out = []
-        for campaign in rt.config.campaigns:
-            counts = []
-            for days in (7, 30):
-                since = now - timedelta(days=days)
-                if campaign.since is not None:
-                    since = max(since, datetime.combine(campaign.since, time(0), tzinfo=now.tzinfo))
-                try:
-                    counts.append(engine.count(campaign.query, since=since))
-                except QueryError:  # a campaign whose query means nothing covers nothing
-                    counts.append(0)
-            out.append(CampaignCount(campaign.id, campaign.name, counts[0], counts[1]))
-        return out
+        """Counted from the stored matches (a campaign's `since` was applied when they were made)."""
+        conn = rt.reader()
+        return [
+            CampaignCount(
+                campaign.id,
+                campaign.name,
+                count_campaign_matches(conn, campaign.id, now - timedelta(days=7)),
+                count_campaign_matches(conn, campaign.id, now - timedelta(days=30)),
+            )
+            for campaign in rt.registry.active(CAMPAIGN)
+        ]
 
 
-def both(first: ParsedQuery, second: ParsedQuery | None) -> ParsedQuery:
-    """Articles matching both queries.
-
-    The query language has no brackets, and its OR binds tighter than AND, so joining two
-    query *texts* is only safe until one ends in a dangling OR or an open quote; the
-    compiled MATCH strings, bracketed, are always safe.
-    """
-    if second is None:
-        return first
-    if first.match and second.match:
-        match: str | None = f"({first.match}) AND ({second.match})"
-    else:
-        match = first.match or second.match
-    if first.sources and second.sources:
-        sources = tuple(s for s in first.sources if s in second.sources) or (_NO_SOURCE,)
-    else:
-        sources = first.sources or second.sources
-    moments = [m for m in (first.since, second.since) if m is not None]
-    terms = tuple(dict.fromkeys(first.terms + second.terms))
-    return ParsedQuery(match, sources, max(moments) if moments else None, terms)
-
-
-# An outlet id no source can have (ids start with a letter or digit): "no outlet at all".
-_NO_SOURCE = "-"
+def campaign_filter(plan: SearchPlan, campaign_id: str | None) -> SearchPlan:
+    """Only the campaign's stored matches: alone, its newest; with words, the words among them."""
+    return plan if campaign_id is None else replace(plan, campaign=campaign_id)
 
 
 def plan_filters(
     parsed: ParsedQuery | None, *, since: datetime | None, until: datetime | None, sources: tuple[str, ...]
 ) -> SearchPlan:
-    """The engine's plan for `parsed` and the filters, honouring `both`'s "no outlet at all"."""
-    plan = plan_query(parsed, since=since, until=until, sources=sources)
-    if plan.sources is not None and _NO_SOURCE in plan.sources:
-        return replace(plan, sources=())
-    return plan
+    """The engine's plan for `parsed` and the question's filters."""
+    return plan_query(parsed, since=since, until=until, sources=sources)
 
 
 def organization_query(rt: Runtime) -> str:

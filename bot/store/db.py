@@ -143,6 +143,20 @@ MIGRATIONS: tuple[str, ...] = (
         detail TEXT
     );
     """,
+    # saved-query fingerprints (issue 6): which query each campaign's stored matches were
+    # made with. Depends on migration 1 only. Campaigns that already have rows get an empty
+    # fingerprint, so the next start re-tags them (or drops them if no longer configured).
+    """
+    CREATE TABLE IF NOT EXISTS saved_query_fingerprints (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        tagged_at TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO saved_query_fingerprints (kind, id, fingerprint, tagged_at)
+        SELECT DISTINCT 'campaign', campaign_id, '', '' FROM campaign_articles;
+    """,
 )
 
 

@@ -32,6 +32,7 @@ from telegram.ext import (
 from bot.config import Config
 from bot.logsetup import RedactSecrets, ensure_redacted
 from bot.runtime import Runtime
+from bot.saved_queries.campaigns import compile_campaigns
 from bot.services.access import AccessService
 from bot.services.admin import AdminService
 from bot.services.archive import ArchiveService
@@ -223,6 +224,7 @@ def run_bot(settings: Settings, config: Config) -> int:
             file=sys.stderr,
         )
         return 2
+    compile_campaigns(config)  # ConfigError (exit 2) as in check-config, before Telegram is contacted
     application = build_application(settings, config, owns_loop=True)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # run_polling below picks this loop up

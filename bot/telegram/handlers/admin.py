@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.services.admin import AdminError
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.common import admin_only, admin_press, reply
-from bot.telegram.handlers.render import render_preview, render_stats
+from bot.telegram.handlers.render import render_preview, render_reloaded, render_stats
 from bot.telegram.i18n import t, t_plain
 
 _CONFIRM = re.compile(r"^src:(add|no):([A-Za-z0-9_-]{1,40})$")
@@ -113,13 +113,11 @@ async def reload(update: Update, ctx: BotContext) -> None:
     """/reload: re-read feeds.yaml; a broken file keeps the running configuration."""
     user_id = update.effective_user.id if update.effective_user else 0
     try:
-        config = await ctx.admin.reload(user_id)
+        result = await ctx.admin.reload(user_id)
     except AdminError as err:
         await reply(update, ctx, t("admin.reload_failed", ctx.lang, error=err.detail or err.code))
         return
-    await reply(
-        update, ctx, t("admin.reloaded", ctx.lang, sources=len(config.sources), campaigns=len(config.campaigns))
-    )
+    await reply(update, ctx, render_reloaded(result, ctx.lang))
 
 
 @admin_only

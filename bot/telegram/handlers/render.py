@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.services.admin import FeedPreview
+from bot.services.admin import FeedPreview, Reloaded
 from bot.services.archive import Answer, CampaignCount
 from bot.store.sources import SourceStatus
 from bot.telegram.format import esc, format_hits, format_results, local_time
@@ -109,6 +109,19 @@ def render_campaigns(campaigns: Sequence[CampaignCount], lang: str) -> str:
         return t("campaigns.empty", lang)
     rows = [t("campaigns.row", lang, name=c.name, d7=c.last_7d, d30=c.last_30d) for c in campaigns]
     return "\n".join([t("campaigns.header", lang), *rows])
+
+
+def render_reloaded(result: Reloaded, lang: str) -> str:
+    """/reload's reply: what is configured now, which campaigns were re-tagged or dropped."""
+    config, retag = result.config, result.retag
+    lines = [t("admin.reloaded", lang, sources=len(config.sources), campaigns=len(config.campaigns))]
+    if retag.retagged:
+        names = {c.id: c.name for c in config.campaigns}
+        done = ", ".join(f"{names.get(cid, cid)} ({n})" for cid, n in retag.retagged.items())
+        lines.append(t("admin.retagged", lang, campaigns=done))
+    if retag.dropped:
+        lines.append(t("admin.campaigns_dropped", lang, campaigns=", ".join(retag.dropped)))
+    return "\n".join(lines)
 
 
 def render_stats(stats: dict[str, int | str], lang: str) -> str:

@@ -136,6 +136,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "admin.paused": "Paused source <code>{source_id}</code>.",
     "admin.resumed": "Resumed source <code>{source_id}</code>.",
     "admin.reloaded": "Configuration reloaded: {sources} sources, {campaigns} campaigns.",
+    "admin.retagged": "Campaigns re-tagged over the whole archive (matches): {campaigns}.",
+    "admin.campaigns_dropped": "Campaigns removed, with their tags: {campaigns}.",
     "admin.reload_failed": "Could not reload the configuration; the old one stays in use: {error}",
     "admin.stats": (
         "<b>Statistics</b>\n"

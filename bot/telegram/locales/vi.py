@@ -134,6 +134,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "admin.paused": "Đã tạm dừng nguồn <code>{source_id}</code>.",
     "admin.resumed": "Đã chạy lại nguồn <code>{source_id}</code>.",
     "admin.reloaded": "Đã nạp lại cấu hình: {sources} nguồn, {campaigns} chiến dịch.",
+    "admin.retagged": "Đã gắn thẻ lại chiến dịch trên toàn bộ kho (số bài): {campaigns}.",
+    "admin.campaigns_dropped": "Đã xóa chiến dịch cùng các thẻ: {campaigns}.",
     "admin.reload_failed": "Không nạp lại được cấu hình, vẫn dùng cấu hình cũ: {error}",
     "admin.stats": (
         "<b>Thống kê</b>\n"

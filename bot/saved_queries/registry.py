@@ -1,0 +1,58 @@
+"""The active saved queries of every kind, and the one after-insert hook that records their matches.
+
+The registry is filled at start, refilled on `/reload` (campaigns) and, next issue, whenever
+a subscription changes: `replace(kind, saved_queries)` swaps one kind's set whole.
+
+`record_matches` is the store's after-insert hook: it runs inside the transaction that
+stores new articles, so an article is never stored without its matches. Each kind has
+one recorder, a function `(conn, saved_queries, new_ids) -> None` in `_RECORDERS`:
+
+    campaign      → campaign_articles rows   (campaigns.record_campaign_matches)
+    subscription  → outbox rows              (next issue: add its recorder here)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from types import MappingProxyType
+
+from bot.saved_queries.campaigns import record_campaign_matches
+from bot.saved_queries.saved_query import CAMPAIGN, SavedQuery
+
+Recorder = Callable[[sqlite3.Connection, Sequence[SavedQuery], Sequence[int]], None]
+
+# One FTS query per saved query per stored batch, over the new ids' rowid range.
+_RECORDERS: MappingProxyType[str, Recorder] = MappingProxyType({CAMPAIGN: record_campaign_matches})
+
+
+class Registry:
+    """Saved queries by kind; read by the writer thread, replaced from anywhere."""
+
+    def __init__(self) -> None:
+        self._by_kind: dict[str, tuple[SavedQuery, ...]] = {}
+
+    def replace(self, kind: str, saved_queries: Iterable[SavedQuery]) -> None:
+        """Make `saved_queries` the active set of their kind (ValueError for a kind nothing records)."""
+        if kind not in _RECORDERS:
+            raise ValueError(f"no recorder for saved queries of kind {kind!r}")
+        chosen = tuple(saved_queries)
+        if any(q.kind != kind for q in chosen):
+            raise ValueError(f"replace({kind!r}) given saved queries of another kind")
+        # One reference swap: a hook running on the writer thread sees the old set or the
+        # new one, never a mix.
+        self._by_kind = {**self._by_kind, kind: chosen}
+
+    def active(self, kind: str) -> tuple[SavedQuery, ...]:
+        """The active saved queries of one kind, in configuration order."""
+        return self._by_kind.get(kind, ())
+
+    def find(self, kind: str, query_id: str) -> SavedQuery | None:
+        """The active saved query of this kind and id."""
+        return next((q for q in self.active(kind) if q.id == query_id), None)
+
+    def record_matches(self, conn: sqlite3.Connection, new_ids: Sequence[int]) -> None:
+        """The after-insert hook: record every active saved query's matches among `new_ids`."""
+        for kind, saved_queries in self._by_kind.items():
+            if saved_queries:
+                _RECORDERS[kind](conn, saved_queries, new_ids)
