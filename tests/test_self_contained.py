@@ -103,3 +103,23 @@ def test_every_feed_sample_says_where_it_came_from() -> None:
         source = feed.with_name(feed.name + ".source.txt")
         assert source.is_file(), f"{feed.name} has no {source.name}"
         assert source.read_text(encoding="utf-8").strip(), f"{source.name} is empty"
+
+
+def _readme_test_line() -> str:
+    """The command under "Run the tests" in the README's Quick start."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = readme.split("Run the tests", 1)[1]
+    return after.split("```sh\n", 1)[1].split("\n", 1)[0]
+
+
+def test_ci_installs_and_tests_with_the_readme_test_line() -> None:
+    line = _readme_test_line()
+    assert line.startswith("python3 -m venv .venv && ") and line.endswith("pytest -q")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert "set -euo pipefail" in ci
+    assert any(row in (line, line + " || exit") for row in ci), "the README test line is not in .ci/run"
+
+
+@pytest.mark.parametrize("check", [".venv/bin/ruff check .", ".venv/bin/ruff format --check .", ".venv/bin/mypy bot"])
+def test_ci_runs_the_house_checks_from_the_venv(check: str) -> None:
+    assert check in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
