@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from bot.ingest.parse import parse_and_normalize, parse_feed
+from tests.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 FEEDS = sorted(CORPUS.glob("*.rss"))
 TZ_NAME = "Asia/Ho_Chi_Minh"
 ICT = timezone(timedelta(hours=7))

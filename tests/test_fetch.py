@@ -10,7 +10,6 @@ import tracemalloc
 import zlib
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,10 +17,10 @@ import pytest
 from bot.config import Polling
 from bot.errors import BlockedAddress, BodyTooLarge, FetchError, HTTPStatusError
 from bot.ingest.fetch import Fetcher, check_public_url, parse_retry_after
+from tests.corpus import CORPUS
 from tests.fakes.feed_content import gzip_bomb, small_feed
 from tests.fakes.feed_server import FeedServer
 
-CORPUS = Path("/work/shared/corpus/feeds")
 FEED = small_feed("Thời sự Đồng Tháp: Tin mới nhất")
 MB = 1024**2
 

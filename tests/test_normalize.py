@@ -20,6 +20,7 @@ from bot.ingest.normalize import (
     url_key,
 )
 from bot.models import ParsedFeed, RawEntry
+from tests.corpus import CORPUS
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 ICT = timezone(timedelta(hours=7))
@@ -403,11 +404,9 @@ def test_oversized_text_is_cut_at_a_word() -> None:
 
 def _corpus_descriptions() -> list[str]:
     import xml.etree.ElementTree as ET
-    from pathlib import Path
 
-    corpus = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "feeds"
     out = []
-    for path in sorted(corpus.glob("*.rss")):
+    for path in sorted(CORPUS.glob("*.rss")):
         for item in ET.fromstring(path.read_bytes()).iter("item"):
             out.append(item.findtext("description") or "")
     return [d for d in out if "<" in d]

@@ -12,11 +12,11 @@ import pytest
 
 from bot.errors import ParseError
 from bot.ingest.parse import Parser, parse_and_normalize, parse_feed, sanitize_xml
+from tests.corpus import CORPUS
 
 ICT = timezone(timedelta(hours=7))
 FETCHED = datetime(2026, 12, 1, tzinfo=UTC)
 TZ_NAME = "Asia/Ho_Chi_Minh"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 
 ATOM_FEED = """<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://baoquangninh.vn/">

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.corpus import CORPUS
 from tests.fakes.feed_server import FeedServer
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus" / "feeds"
 VIETNAMESE = [
     "baochinhphu",
     "dantri",

@@ -31,10 +31,10 @@ from bot.store.articles import store_articles
 from bot.store.queries import OutletRow
 from bot.store.sources import due_feeds, source_statuses
 from tests.conftest import rss as conftest_rss
+from tests.corpus import CORPUS
 from tests.fakes.feed_server import FeedServer
 
 ADMIN = 4242
-CORPUS = Path("/work/shared/corpus/feeds")
 ORG = {"name": "UBND tỉnh Đồng Tháp", "aliases": ["Đồng Tháp", "Tỉnh ủy Đồng Tháp"]}
 
 

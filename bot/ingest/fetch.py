@@ -19,7 +19,7 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -151,8 +151,10 @@ class Fetcher:
         self, transport: httpx.AsyncBaseTransport | None, ssl_context: ssl.SSLContext | None
     ) -> httpx.AsyncClient:
         limits = httpx.Limits(max_connections=self._per_client, max_keepalive_connections=self._per_client)
+        if transport is None:
+            transport = httpx.AsyncHTTPTransport(verify=ssl_context or _ssl_context(), limits=limits, retries=0)
         return httpx.AsyncClient(
-            transport=transport or httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits, retries=0),
+            transport=transport,
             headers={
                 "User-Agent": self._polling.user_agent,
                 "Accept": _ACCEPT,
@@ -215,7 +217,7 @@ class Fetcher:
             elapsed=elapsed,
         )
 
-    async def _hop(self, url: str, headers: dict[str, bytes], budget: float) -> _Answer:
+    async def _hop(self, url: str, headers: dict[bytes, bytes], budget: float) -> _Answer:
         _scheme, host, _port = split_http_url(url)
         slots = self._host_slots.setdefault(host, _slot_queue(self._polling.per_host))
         # Queue time is not network time: the timeout starts once both limits let us in.
@@ -226,7 +228,7 @@ class Fetcher:
         finally:
             slots.put_nowait(slot)
 
-    async def _timed_hop(self, url: str, host: str, slot: int, headers: dict[str, bytes], budget: float) -> _Answer:
+    async def _timed_hop(self, url: str, host: str, slot: int, headers: dict[bytes, bytes], budget: float) -> _Answer:
         timeout = self._polling.timeout
         if budget <= 0:
             raise FetchError(f"timeout after {timeout:g}s")
@@ -261,7 +263,7 @@ class Fetcher:
             return preferred
         return min(range(len(self._clients)), key=self._busy.__getitem__)
 
-    async def _request(self, client: httpx.AsyncClient, url: str, headers: dict[str, bytes]) -> _Answer:
+    async def _request(self, client: httpx.AsyncClient, url: str, headers: dict[bytes, bytes]) -> _Answer:
         request = client.build_request("GET", url, headers=headers)
         response = await client.send(request, stream=True)
         try:
@@ -297,7 +299,7 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+async def _raw_chunks(response: httpx.Response) -> AsyncGenerator[bytes, None]:
     if not response.is_stream_consumed:
         async for chunk in response.aiter_raw():
             yield chunk
@@ -308,11 +310,11 @@ async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
             yield chunk
 
 
-def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, bytes]:
+def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[bytes, bytes]:
     # Validators are echoed back as the server sent them (latin-1 by RFC 9110); one
     # that cannot be a header value is dropped, which only costs a full download.
     headers = {}
-    for name, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified)):
+    for name, value in ((b"If-None-Match", etag), (b"If-Modified-Since", last_modified)):
         raw = (value or "").strip().encode("latin-1", "replace")
         if raw and not any(b < 0x20 or b == 0x7F for b in raw):
             headers[name] = raw

@@ -124,7 +124,8 @@ class SearchEngine:
         limit, offset = max(0, limit), max(0, offset)
         if plan.match is not None and plan.sources and self.source_map is not None and not newest_first:
             return self._outlet_page(plan, limit, offset, with_facets)
-        total, facets = None, ()
+        total: int | None = None
+        facets: tuple[tuple[str, str, int], ...] = ()
         if plan.match is not None and not plan.filtered and not newest_first:
             total, ids, facets = self._unfiltered_page(plan, limit, offset, with_facets)
         else:
@@ -180,7 +181,8 @@ class SearchEngine:
         """Ascending ids of the matches in the plan's outlets and period."""
         assert self.source_map is not None and plan.sources
         self.source_map.refresh(self.conn)
-        sql, params = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [plan.match]
+        sql = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+        params: list[object] = [plan.match]
         if plan.since_ts is not None:
             sql += " AND rowid >= ?"
             params.append(first_id_since(self.conn, plan.since_ts))

@@ -103,7 +103,8 @@ def matching_sql(conn: sqlite3.Connection, plan: SearchPlan, *, join: bool = Tru
     clauses, params = article_filters(plan)
     if plan.match is None:
         return "FROM articles a WHERE " + (" AND ".join(clauses) or "1"), params
-    fts_clauses, fts_params = ["articles_fts MATCH ?"], [plan.match]
+    fts_clauses = ["articles_fts MATCH ?"]
+    fts_params: list[object] = [plan.match]
     if plan.since_ts is not None:
         fts_clauses.append("articles_fts.rowid >= ?")
         fts_params.append(first_id_since(conn, plan.since_ts))

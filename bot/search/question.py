@@ -339,7 +339,7 @@ def _apply(
             _apply_phrase(tokens, i, entry, reading, now, text, kinds)
     content = [i for i, (entry, _) in enumerate(kinds) if entry is None or entry.kind in ("protected", "soft")]
     if sum(tokens[i].text != "OR" for i in content) > _MAX_CONTENT_WORDS:
-        content = [i for i in content if kinds[i][0] is None or kinds[i][0].kind != "soft"]
+        content = [i for i in content if (entry := kinds[i][0]) is None or entry.kind != "soft"]
     reading.items += _content_items(tokens, content)
 
 

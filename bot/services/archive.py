@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from bot.errors import MediabotError
 from bot.runtime import Runtime
@@ -158,7 +159,7 @@ class ArchiveService:
         return Answer(result, None, request, start, None)
 
     def _latest(self, rt: Runtime, outlet: str | None, page: int, page_size: int) -> Answer:
-        source_id = resolve_outlet(queries.outlets(rt.reader()), outlet) if (outlet or "").strip() else None
+        source_id = resolve_outlet(queries.outlets(rt.reader()), outlet) if outlet and outlet.strip() else None
         request = PageRequest("latest", source_id or "", page_size)
         sources = (source_id,) if source_id else ()
         return Answer(rt.engine().latest(**_window(request, page), sources=sources), None, request)
@@ -232,5 +233,10 @@ def _size(page_size: int) -> int:
     return min(max(1, int(page_size)), MAX_PAGE_SIZE)
 
 
-def _window(request: PageRequest, page: int) -> dict[str, int]:
+class _Window(TypedDict):
+    limit: int
+    offset: int
+
+
+def _window(request: PageRequest, page: int) -> _Window:
     return {"limit": request.page_size, "offset": page * request.page_size}

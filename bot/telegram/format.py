@@ -230,7 +230,7 @@ def _fill_part(
 
 def _is_stray_close(stack: Sequence[tuple[str, str]], atom: str) -> bool:
     match = _TAG_NAME.match(atom) if atom.startswith("</") else None
-    return bool(match) and (not stack or stack[-1][0] != match.group(2).lower())
+    return match is not None and (not stack or stack[-1][0] != match.group(2).lower())
 
 
 def _apply_tag(stack: list[tuple[str, str]], atom: str) -> list[tuple[str, str]]:

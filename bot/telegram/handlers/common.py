@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatType
@@ -13,7 +14,8 @@ from bot.telegram.context import BotContext
 from bot.telegram.format import split_html
 from bot.telegram.i18n import t
 
-Handler = Callable[[Update, BotContext], Awaitable[None]]
+# A coroutine function, not any awaitable: PTB runs callbacks with asyncio.create_task.
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]{1,64}))?(?=\s|$)")
 
 

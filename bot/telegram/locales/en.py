@@ -22,6 +22,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "• <code>có bài nào về chuyển đổi số tuần này không?</code>\n"
         "• <code>VnExpress đăng gì về biển đảo tháng trước</code>\n\n"
         "<b>Commands</b>\n"
+        "/start — about this bot, /help — this help\n"
         "/search &lt;query&gt; — exact search, e.g. "
         '<code>/search "chính quyền số" -quảng cáo since:30d</code>\n'
         "/latest [source id] — newest articles, e.g. <code>/latest baophutho</code>\n"

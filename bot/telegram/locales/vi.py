@@ -23,6 +23,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "• <code>VnExpress đăng gì về biển đảo tháng trước</code>\n"
         "• <code>phòng chống dịch 7 ngày qua</code>\n\n"
         "<b>Lệnh</b>\n"
+        "/start — giới thiệu bot, /help — hướng dẫn này\n"
         "/search &lt;truy vấn&gt; — tìm chính xác, ví dụ "
         '<code>/search "chính quyền số" -quảng cáo since:30d</code>\n'
         "/latest [mã nguồn] — bài mới nhất, ví dụ <code>/latest baophutho</code>\n"
