@@ -143,6 +143,12 @@ MIGRATIONS: tuple[str, ...] = (
         detail TEXT
     );
     """,
+    # Whether the feed dated the article (bot.store.articles.DATED, UNDATED_SEEN, UNDATED_BACKLOG).
+    # Touches only its own column and index, so it may run before or after any other migration.
+    """
+    ALTER TABLE articles ADD COLUMN undated INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX articles_newest ON articles ((undated < 2), published_ts);
+    """,
 )
 
 
