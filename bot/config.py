@@ -371,7 +371,12 @@ class _TextDatesLoader(yaml.SafeLoader):
     bare ValueError for an impossible one (`2024-02-30`), before the key path is known."""
 
 
-_TextDatesLoader.add_constructor("tag:yaml.org,2002:timestamp", _TextDatesLoader.construct_yaml_str)
+def _timestamp_as_text(loader: _TextDatesLoader, node: yaml.Node) -> str:
+    # A timestamp tag is only ever resolved for a scalar node; the stubs type it as any Node.
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+_TextDatesLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 
 def load_config(path: str | Path) -> Config:

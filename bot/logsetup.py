@@ -12,6 +12,10 @@ import logging
 import sys
 import traceback
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 REDACTED = "[REDACTED]"
 _HANDLER_NAME = "mediabot-stderr"
@@ -66,6 +70,12 @@ def _secret_variants(secrets: Iterable[str]) -> tuple[str, ...]:
         if colon and len(key) >= 8:  # the part after the bot id is what makes a token secret
             out.add(key)
     return tuple(sorted(out, key=len, reverse=True))
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret a process holds: the bot token and the webhook secret (PTB logs setWebhook's
+    parameters, secret_token included, at DEBUG)."""
+    return [secret for secret in (settings.token, settings.webhook_secret) if secret]
 
 
 def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> RedactSecrets:

@@ -58,9 +58,10 @@ class Article:
     guid: str
     title: str
     summary: str  # plain text, no HTML
-    published_at: datetime
+    published_at: datetime  # when the feed gave no usable date: fetched_at
     fetched_at: datetime
     image_url: str | None = None
     author: str = ""
     feed_url: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    dated: bool = True  # False: the feed gave no usable date

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
+import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.errors import ConfigError
 
 DEFAULT_API_URL = "https://api.telegram.org"
+# Telegram accepts 1-256 of A-Za-z0-9_- as secret_token; below 16 it could be guessed, and
+# the log redactor would blank every occurrence of a short string in every log line.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,26 @@ class Settings:
             webhook_url=env.get("MEDIABOT_WEBHOOK_URL") or None,
             webhook_listen=env.get("MEDIABOT_WEBHOOK_LISTEN") or "0.0.0.0",
             webhook_port=int(port),
-            webhook_secret=env.get("MEDIABOT_WEBHOOK_SECRET") or None,
+            webhook_secret=_webhook_secret(env.get("MEDIABOT_WEBHOOK_SECRET") or None),
             log_level=(env.get("MEDIABOT_LOG_LEVEL") or "INFO").upper(),
         )
+
+    def with_webhook_secret(self) -> Settings:
+        """These settings with a webhook secret: the configured one, or a new random one.
+
+        Without a secret the webhook listener would run any update POSTed to it, so a
+        forged button press "from" an admin could approve a stranger.
+        """
+        if self.webhook_secret:
+            return self
+        return replace(self, webhook_secret=secrets.token_urlsafe(32))
+
+
+def _webhook_secret(value: str | None) -> str | None:
+    # The value itself never goes into the message: it is a secret even when malformed.
+    if value is not None and not _WEBHOOK_SECRET.fullmatch(value):
+        raise ConfigError(
+            f"MEDIABOT_WEBHOOK_SECRET: must be 16-256 characters of A-Z, a-z, 0-9, _ and - "
+            f"(got {len(value)} characters); leave it unset to have one generated at each start"
+        )
+    return value

@@ -6,6 +6,7 @@ import html
 import itertools
 import random
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ from bot.telegram.format import (
 from bot.telegram.i18n import summary_line
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 _ALLOWED = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "blockquote",
             "tg-spoiler", "span"}  # fmt: skip
 _TOKEN = re.compile(r"<[^>]*>|&[^;\s<>&]*;?|[^<&]+|[<&]")
@@ -125,9 +127,25 @@ def test_link(url, title, expected):
 
 
 def test_local_time_is_in_org_timezone():
-    assert local_time(datetime(2026, 11, 22, 9, 30, tzinfo=UTC), TZ) == "22/11 16:30"
-    assert local_time(datetime(2026, 12, 31, 20, 5, tzinfo=UTC), TZ) == "01/01 03:05"
-    assert local_time(datetime(2026, 11, 22, 9, 30), TZ) == "22/11 16:30"  # naive = UTC
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    assert local_time(datetime(2026, 11, 22, 9, 30, tzinfo=UTC), TZ, now) == "22/11 16:30"
+    assert local_time(datetime(2026, 11, 22, 9, 30), TZ, now) == "22/11 16:30"  # naive = UTC
+    assert local_time(datetime(2026, 1, 1, 0, 0, tzinfo=TZ), TZ, now) == "01/01 00:00"
+
+
+@pytest.mark.parametrize(
+    ("moment", "now", "expected"),
+    [
+        # another year shows it, in the organization's timezone on both sides
+        (datetime(2025, 11, 22, 9, 30, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC), "22/11/2025 16:30"),
+        (datetime(2026, 12, 31, 20, 5, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC), "01/01/2027 03:05"),
+        # 31/12 18:00 UTC is already 1 January in Hà Nội: the same year as the article
+        (datetime(2026, 12, 31, 20, 5, tzinfo=UTC), datetime(2026, 12, 31, 18, 0, tzinfo=UTC), "01/01 03:05"),
+        (datetime(2026, 12, 31, 16, 0, tzinfo=UTC), datetime(2027, 1, 1, 0, 0, tzinfo=TZ), "31/12/2026 23:00"),
+    ],
+)
+def test_local_time_shows_the_year_outside_the_current_one(moment, now, expected):
+    assert local_time(moment, TZ, now) == expected
 
 
 S, E = MARK_START, MARK_END
@@ -171,11 +189,30 @@ def test_format_hits_block_shape():
         TZ,
         start_index=11,
         with_snippets=True,
+        now=NOW,
     )
     assert blocks == [
         '11. <a href="https://baophutho.vn/bai-1.html?a=1&amp;b=2">Phú Thọ: &lt;chuyển đổi số&gt; &amp; '
         "&quot;cải cách&quot;</a>\n<i>Báo Phú Thọ</i> · 22/11 16:31\nđẩy mạnh <b>chuyển đổi số</b>"
     ]
+    assert_valid_html(blocks[0])
+
+
+@pytest.mark.parametrize(("lang", "label"), [("vi", "không rõ ngày"), ("en", "no date")])
+def test_an_undated_hit_says_so_and_an_old_one_shows_its_year(lang: str, label: str) -> None:
+    undated = replace(hit(1, "Đền Hùng đón khách"), dated=False)
+    old = replace(hit(2, "Đền Hùng năm ngoái"), published_at=datetime(2025, 4, 7, 1, 0, tzinfo=UTC))
+    blocks = format_hits([undated, old, hit(3, "Đền Hùng hôm nay")], TZ, lang=lang, now=NOW)
+    assert [block.splitlines()[1] for block in blocks] == [
+        f"<i>Báo Phú Thọ</i> · {label}",
+        "<i>Báo Phú Thọ</i> · 07/04/2025 08:00",
+        "<i>Báo Phú Thọ</i> · 22/11 16:33",
+    ]
+
+
+def test_an_empty_snippet_gives_no_snippet_line() -> None:
+    blocks = format_hits([hit(1, "Đền Hùng đón khách", snippet="")], TZ, with_snippets=True, now=NOW)
+    assert len(blocks[0].splitlines()) == 2
     assert_valid_html(blocks[0])
 
 

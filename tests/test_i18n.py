@@ -217,3 +217,17 @@ def test_help_lists_the_commands():
         text = t("help.text", lang)
         for command in ("/search", "/latest", "/news", "/sources", "/campaigns", "/lang"):
             assert command in text
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_english_counts_agree_with_their_number(n: int) -> None:
+    """Every English message, with every value a count of 1 (or 2): '1 article', '2 articles'."""
+    nouns = "article|source|campaign|item|day|user|hour|week"
+    wrong = re.compile(rf"\b1 ({nouns})s\b" if n == 1 else rf"\b2 ({nouns})\b")
+    for key, entry in CATALOGUES["en"].items():
+        text = t_plain(key, "en", **{name: n for name in placeholders(entry)})
+        assert not wrong.search(text), f"{key}: {text}"
+    assert t("campaigns.row", "en", name="Đền Hùng", d7=1, d30=3) == (
+        "<b>Đền Hùng</b>: 1 article in 7 days, 3 articles in 30 days"
+    )
+    assert t("campaigns.row", "vi", name="Đền Hùng", d7=1, d30=3) == "<b>Đền Hùng</b>: 1 bài 7 ngày, 3 bài 30 ngày"

@@ -442,3 +442,23 @@ def test_story_keys_from_folded_text_equal_keys_from_raw_text(text: str) -> None
     assert story_title_key(folded, folded=True) == story_title_key(text)
     long = (text + " ") * 10
     assert story_text_key(index_forms(long)[1], folded=True) == story_text_key(long)
+
+
+@pytest.mark.parametrize(
+    ("published_raw", "dated"),
+    [
+        ("Mon, 23 Nov 2026 09:00:00 +0700", True),
+        ("23/11/2026 09:00", True),
+        ("Tue, 01 Dec 2026 10:00:00 +0700", True),  # in the future: clamped, but the feed did date it
+        (None, False),
+        ("", False),
+        ("   ", False),
+        ("không rõ ngày", False),
+        ("31/02/2026 09:00", False),
+    ],
+)
+def test_an_article_without_a_usable_date_is_flagged_undated(published_raw: str | None, dated: bool) -> None:
+    (article,) = _normalize(_feed(_entry(link="https://vov.vn/a", published_raw=published_raw)))
+    assert article.dated is dated
+    if not dated:
+        assert article.published_at == FETCHED  # the time it was first seen

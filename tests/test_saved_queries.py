@@ -232,6 +232,8 @@ def test_a_database_from_before_fingerprints_is_retagged_at_first_start(tmp_path
     store_articles(conn, [(BATCH, None)])
     # Make it look like a database of the previous schema, with tags written by old code.
     conn.execute("DROP TABLE saved_query_fingerprints")
+    conn.execute("DROP INDEX articles_newest")  # and without the later migrations' column
+    conn.execute("ALTER TABLE articles DROP COLUMN undated")
     conn.execute("PRAGMA user_version = 1")
     [cds_id, other_id] = ids_of(conn, "cds", "other")
     conn.executemany(

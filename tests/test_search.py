@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.config import Source
 from bot.errors import QueryError
+from bot.ingest.normalize import normalize_entries
+from bot.ingest.parse import parse_feed
 from bot.models import Article
 from bot.search.engine import SearchEngine
 from bot.search.types import MARK_END, MARK_START
@@ -214,9 +218,10 @@ def test_snippet_marks_exact_matches_and_keeps_outlet_spelling(engine: SearchEng
     assert page.hits[0].snippet == f"Công trình {MARK_START}thuỷ lợi{MARK_END} ở Khánh Hoà bị hư hỏng."
 
 
-def test_snippet_falls_back_to_the_title(engine: SearchEngine) -> None:
+def test_a_match_in_the_title_alone_gives_the_summary_not_the_title_again(engine: SearchEngine) -> None:
     hit = engine.search("xả đáy").hits[0]
-    assert hit.snippet == f"Hòa Bình: thủy điện mở cửa {MARK_START}xả đáy{MARK_END}"
+    assert hit.title == "Hòa Bình: thủy điện mở cửa xả đáy"
+    assert hit.snippet == "Thủy điện Hòa Bình điều tiết hồ chứa sau mưa lớn."
 
 
 def test_long_summary_snippet_is_a_window_around_the_match(conn, engine: SearchEngine) -> None:
@@ -328,3 +333,29 @@ def test_meaningless_query_is_a_query_error(engine: SearchEngine) -> None:
     for text in ("", "-lũ", "???"):
         with pytest.raises(QueryError):
             engine.search(text)
+
+
+FEEDS_DIR = Path(__file__).resolve().parent / "data" / "feeds"
+
+
+def test_a_summary_repeating_the_title_is_not_shown_twice(conn, engine: SearchEngine) -> None:
+    """Real items (vietnamnet.rss), as published and as feeds that start the description with the title."""
+    feed = parse_feed((FEEDS_DIR / "vietnamnet.rss").read_bytes(), "https://vietnamnet.vn/rss/kinh-doanh.rss")
+    real = normalize_entries(feed, source_id="vtv", feed_url="https://vtv.vn/rss", fetched_at=NOW, tz=TZ)
+    repeated = [
+        replace(a, url=f"{a.url}?lap", guid=f"{a.guid}-lap", summary=f"{a.title}. {a.summary}", source_id="vnexpress")
+        for a in real
+    ]
+    only_title = replace(real[0], url=f"{real[0].url}?tieu-de", guid="tieu-de", summary=real[0].title)
+    store_articles(conn, [([*real, *repeated, only_title], None)])
+    page = engine.search("Thận trọng với lời chào", limit=50)
+    snippets = {hit.url: hit.snippet.replace(MARK_START, "").replace(MARK_END, "") for hit in page.hits}
+    first = real[0]
+    # As published: the description only begins like the title ("…hôm nay, 24/9/2026, …"): kept whole.
+    assert snippets[first.url] == first.summary[: len(snippets[first.url])]
+    assert snippets[f"{first.url}?lap"] == snippets[first.url]  # the repeated title is left out
+    assert snippets[f"{first.url}?tieu-de"] == ""  # nothing but the title: no snippet
+    # A match in the text after the repeated title is marked there, the title still left out.
+    marked = {hit.url: hit.snippet for hit in engine.search("ngân hàng ngoại", limit=50).hits}
+    assert marked[f"{first.url}?lap"] == marked[first.url]
+    assert f"{MARK_START}ngân hàng ngoại{MARK_END}" in marked[first.url]

@@ -83,6 +83,7 @@ def _hit_json(hit: SearchHit) -> str:
             "source": hit.source,
             "source_name": hit.source_name,
             "published_at": hit.published_at.isoformat(),
+            "dated": hit.dated,
             "snippet": snippet,
         },
         ensure_ascii=False,

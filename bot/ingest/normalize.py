@@ -191,6 +191,7 @@ def _article(
         summary=summary,
         published_at=min(published, fetched_at + FUTURE_ALLOWANCE).astimezone(tz),
         fetched_at=fetched_at,
+        dated=published is not fetched_at,  # parse_date returns the fallback object itself when it found no date
         image_url=_image_url(entry.image_url, base) or image,
         author=_shorten(clean_text(entry.author), MAX_AUTHOR),
         feed_url=feed_url,

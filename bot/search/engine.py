@@ -49,7 +49,7 @@ Facets = tuple[tuple[str, str, int], ...]
 
 
 _HIT_COLUMNS = """a.id, a.title, a.url, a.source_id, coalesce(s.name, a.source_id), a.published_ts,
-                  a.summary, a.story_id"""
+                  a.summary, a.story_id, a.undated"""
 
 
 class SearchEngine:
@@ -252,7 +252,10 @@ class SearchEngine:
         if plan.sources == ():
             return []
         base, params = matching_sql(self.conn, plan)
-        order = "ORDER BY a.published_ts DESC, a.id DESC"
+        # The undated backlog of a feed's first fetch has no known time (bot.store.articles):
+        # it goes below every article whose time is known, so adding an outlet whose feed
+        # gives no dates does not bury today's news under its archive. Index: articles_newest.
+        order = "ORDER BY (a.undated < 2) DESC, a.published_ts DESC, a.id DESC"
         sql = f"SELECT a.id {base} {order} LIMIT ? OFFSET ?"
         return [row[0] for row in self.conn.execute(sql, [*params, limit, offset])]
 
@@ -413,13 +416,11 @@ class SearchEngine:
         return {row[0]: row[1:] for row in rows if row[0] in wanted}
 
     def _hit(self, row: tuple, marked: tuple[str, str, str, str] | None) -> SearchHit:
-        article_id, title, url, source, source_name, published_ts, summary, story_id = row
+        article_id, title, url, source, source_name, published_ts, summary, story_id, undated = row
         snippet = None
-        if marked:
-            title_exact, body_exact, title_fold, body_fold = marked
-            snippet = marked_snippet(summary, body_exact, body_fold) or marked_snippet(
-                title, title_exact, title_fold, whole=True
-            )
+        if marked:  # the title is shown above the snippet: never a second time in it
+            _title_exact, body_exact, _title_fold, body_fold = marked
+            snippet = marked_snippet(summary, body_exact, body_fold, title=title)
         return SearchHit(
             id=article_id,
             title=title,
@@ -427,8 +428,9 @@ class SearchEngine:
             source=source,
             source_name=source_name,
             published_at=datetime.fromtimestamp(published_ts, self.tz),
-            snippet=snippet or plain_snippet(summary) or title,
+            snippet=snippet or plain_snippet(summary, title),
             story_id=story_id,
+            dated=not undated,
         )
 
 

@@ -82,20 +82,54 @@ def _with_marks(text: str, spans: list[tuple[int, int]], start: int, end: int) -
     return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
 
 
-def marked_snippet(display: str, exact_marked: str, fold_marked: str, *, whole: bool = False) -> str | None:
-    """The matched part of a column with MARK_START/MARK_END around matches; None when nothing matched."""
+def marked_snippet(display: str, exact_marked: str, fold_marked: str, *, title: str = "") -> str | None:
+    """The matched part of a column with MARK_START/MARK_END around matches; None when nothing matched.
+
+    A leading repeat of `title` is left out (the answer shows the title already)."""
     exact, spans = _matched_spans(exact_marked, fold_marked)
-    if not spans:
-        return None
     # Show the outlet's own text (its tone placement) when it lines up with the indexed form.
     text = display if len(display) == len(exact) else exact
-    start, end = (0, len(text)) if whole else _window(text, spans[0])
+    skip = after_title(text, title)
+    text, spans = text[skip:], [(max(s, skip) - skip, e - skip) for s, e in spans if e > skip]
+    if not spans:
+        return None
+    start, end = _window(text, spans[0])
     return _with_marks(text, spans, start, end)
 
 
-def plain_snippet(text: str) -> str:
-    """The start of a summary, cut at a word boundary."""
+def plain_snippet(text: str, title: str = "") -> str:
+    """The start of a summary (after a leading repeat of `title`), cut at a word boundary."""
+    text = text[after_title(text, title) :]
     if len(text) <= SNIPPET_CHARS:
         return text
     space = text.rfind(" ", 0, SNIPPET_CHARS)
     return text[: space if space > 0 else SNIPPET_CHARS].rstrip() + "…"
+
+
+def after_title(text: str, title: str) -> int:
+    """Where `text` goes on after repeating `title` at its start; 0 when it does not.
+
+    Many feeds start the description with the title, sometimes with other punctuation or
+    spacing ("Tiêu đề. Nội dung…", "Tiêu đề - Nội dung…"): letters and digits are compared
+    with case and accents folded, everything else is skipped. Linear in the two lengths.
+    """
+    wanted = [c for c in fold_vietnamese(title).casefold() if c.isalnum()]
+    if not wanted:
+        return 0
+    matched, end = 0, 0
+    for index, char in enumerate(text):
+        if not char.isalnum():
+            continue
+        if matched == len(wanted):
+            return 0 if end == index else _skip_separators(text, end)  # "Bão số 3" is not "Bão số 30"
+        if fold_vietnamese(char).casefold() != wanted[matched]:
+            return 0
+        matched, end = matched + 1, index + 1
+    return len(text) if matched == len(wanted) else 0
+
+
+def _skip_separators(text: str, start: int) -> int:
+    end = start
+    while end < len(text) and not text[end].isalnum() and text[end] not in "(\"'“‘[":
+        end += 1
+    return end

@@ -16,6 +16,7 @@ class SearchHit:
     published_at: datetime  # timezone-aware, in the organization's timezone
     snippet: str  # plain text; the matched terms are wrapped in MARK_START / MARK_END
     story_id: int | None = None
+    dated: bool = True  # False: the feed gave no date; published_at is when it was first seen
 
 
 # Private-use characters: they never occur in feed text, so formatters can turn them

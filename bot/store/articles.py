@@ -20,6 +20,11 @@ from bot.textnorm import index_forms
 AfterInsertHook = Callable[[sqlite3.Connection, Sequence[int]], None]
 
 STORY_WINDOW_S = 3 * 86400  # "same normalised title within 3 days" is one story
+# articles.undated. An undated article's published_at is when it was first seen: a good
+# guess for an item that appears in a feed already watched (within one poll interval),
+# none for the backlog of a feed's first fetch, which may be years old. Newest-first
+# listings put that backlog below every article whose time is known (bot.search.engine).
+DATED, UNDATED_SEEN, UNDATED_BACKLOG = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +58,10 @@ class _Inserter:
             "SELECT max(coalesce((SELECT max(id) FROM articles), 0), coalesce((SELECT max(id) FROM stories), 0)) + 1"
         ).fetchone()[0]
 
-    def insert(self, article: Article, feed_id: int | None) -> int | None:
-        """Insert one article with its FTS row and story; None when it is a duplicate (URL or source+guid)."""
+    def insert(self, article: Article, feed_id: int | None, backlog: bool = False) -> int | None:
+        """Insert one article with its FTS row and story; None when it is a duplicate (URL or source+guid).
+
+        `backlog`: the batch is its feed's first fetch."""
         published_ts = int(article.published_at.timestamp())
         title, title_fold = index_forms(article.title)
         body, body_fold = index_forms(article.summary)
@@ -64,8 +71,8 @@ class _Inserter:
         story_id = _find_story(self.conn, title_key, text_key, published_ts)
         cursor = self.conn.execute(
             """INSERT OR IGNORE INTO articles (id, source_id, feed_id, url, url_key, guid, title, summary,
-                   image_url, author, published_at, published_ts, fetched_ts, story_id)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   image_url, author, published_at, published_ts, fetched_ts, story_id, undated)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 article_id,
                 article.source_id,
@@ -81,6 +88,7 @@ class _Inserter:
                 published_ts,
                 int(article.fetched_at.timestamp()),
                 story_id or article_id,
+                DATED if article.dated else UNDATED_BACKLOG if backlog else UNDATED_SEEN,
             ),
         )
         if cursor.rowcount == 0:
@@ -111,8 +119,9 @@ def store_articles(
         inserter = _Inserter(conn)
         for articles, feed_id in batches:
             before = len(new_ids)
+            backlog = any(not a.dated for a in articles) and _first_fetch(conn, articles[0].source_id, feed_id)
             for article in articles:
-                article_id = inserter.insert(article, feed_id)
+                article_id = inserter.insert(article, feed_id, backlog)
                 if article_id is None:
                     duplicates += 1
                 else:
@@ -122,3 +131,12 @@ def store_articles(
             for hook in hooks:
                 hook(conn, new_ids)
     return StoreResult(tuple(new_ids), duplicates, tuple(per_batch))
+
+
+def _first_fetch(conn: sqlite3.Connection, source_id: str, feed_id: int | None) -> bool:
+    """No article of this feed (of this source when the feed is unknown) is stored yet."""
+    row = conn.execute(
+        "SELECT 1 FROM articles WHERE source_id = ? AND (? IS NULL OR feed_id = ?) LIMIT 1",
+        (source_id, feed_id, feed_id),
+    ).fetchone()
+    return row is None

@@ -143,7 +143,7 @@ MIGRATIONS: tuple[str, ...] = (
         detail TEXT
     );
     """,
-    # saved-query fingerprints (issue 6): which query each campaign's stored matches were
+    # 2: saved-query fingerprints (issue 6): which query each campaign's stored matches were
     # made with. Depends on migration 1 only. Campaigns that already have rows get an empty
     # fingerprint, so the next start re-tags them (or drops them if no longer configured).
     """
@@ -156,6 +156,12 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     INSERT OR IGNORE INTO saved_query_fingerprints (kind, id, fingerprint, tagged_at)
         SELECT DISTINCT 'campaign', campaign_id, '', '' FROM campaign_articles;
+    """,
+    # 3: Whether the feed dated the article (bot.store.articles.DATED, UNDATED_SEEN, UNDATED_BACKLOG).
+    # Touches only its own column and index, so it may run before or after any other migration.
+    """
+    ALTER TABLE articles ADD COLUMN undated INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX articles_newest ON articles ((undated < 2), published_ts);
     """,
 )
 

@@ -30,7 +30,7 @@ from telegram.ext import (
 )
 
 from bot.config import Config
-from bot.logsetup import RedactSecrets, ensure_redacted
+from bot.logsetup import RedactSecrets, ensure_redacted, secrets_of
 from bot.runtime import Runtime
 from bot.saved_queries.campaigns import compile_campaigns
 from bot.services.access import AccessService
@@ -217,7 +217,8 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
 
 def run_bot(settings: Settings, config: Config) -> int:
     """Run the bot until SIGINT/SIGTERM; return the process exit code."""
-    redactor = ensure_redacted([settings.token or ""], settings.log_level)
+    settings = _authenticated(settings)
+    redactor = ensure_redacted(secrets_of(settings), settings.log_level)
     if not settings.token:
         print(
             "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token.",
@@ -239,6 +240,14 @@ def run_bot(settings: Settings, config: Config) -> int:
         log.debug("mediabot stopped", exc_info=True)
         return 1
     return 0
+
+
+def _authenticated(settings: Settings) -> Settings:
+    """A webhook listener never runs unauthenticated: without a configured secret, make one."""
+    if not settings.webhook_url or settings.webhook_secret:
+        return settings
+    log.info("MEDIABOT_WEBHOOK_SECRET is not set: this run registers a new random secret with setWebhook")
+    return settings.with_webhook_secret()
 
 
 def _check_token(
@@ -266,6 +275,7 @@ def _serve(application: BotApplication, settings: Settings) -> None:
         port=settings.webhook_port,
         url_path=path,
         webhook_url=settings.webhook_url,
+        # PTB answers 403 to a POST without this value in X-Telegram-Bot-Api-Secret-Token.
         secret_token=settings.webhook_secret,
         allowed_updates=Update.ALL_TYPES,
         close_loop=True,

@@ -56,11 +56,15 @@ def link(url: str, title: str) -> Html:
     return Html(f'<a href="{esc(url.strip())}">{esc(title)}</a>')
 
 
-def local_time(dt: datetime, tz: ZoneInfo) -> str:
-    """'22/11 16:30' in the organization's timezone (a naive time is taken as UTC)."""
+def local_time(dt: datetime, tz: ZoneInfo, now: datetime | None = None) -> str:
+    """'22/11 16:30' in the organization's timezone, '22/11/2025 16:30' outside the current year.
+
+    A naive time is taken as UTC; `now` defaults to the current time."""
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(tz).strftime("%d/%m %H:%M")
+    local = dt.astimezone(tz)
+    this_year = (now or datetime.now(UTC)).astimezone(tz).year
+    return local.strftime("%d/%m %H:%M" if local.year == this_year else "%d/%m/%Y %H:%M")
 
 
 def snippet_html(snippet: str) -> Html:
@@ -95,13 +99,20 @@ def _clean_title(title: str) -> str:
 
 
 def format_hits(
-    hits: Sequence[SearchHit], tz: ZoneInfo, *, start_index: int = 1, with_snippets: bool = False
+    hits: Sequence[SearchHit],
+    tz: ZoneInfo,
+    *,
+    start_index: int = 1,
+    with_snippets: bool = False,
+    lang: str = "vi",
+    now: datetime | None = None,
 ) -> list[str]:
     """One HTML block per hit: '1. <a>title</a>\\n<i>Outlet</i> · 22/11 16:30' (+ snippet)."""
     blocks = []
     for number, hit in enumerate(hits, start=start_index):
+        when = local_time(hit.published_at, tz, now) if hit.dated else t_plain("date.unknown", lang)
         block = f"{number}. {link(hit.url, _clean_title(hit.title))}\n"
-        block += f"<i>{esc(_SPACE.sub(' ', hit.source_name).strip())}</i> · {local_time(hit.published_at, tz)}"
+        block += f"<i>{esc(_SPACE.sub(' ', hit.source_name).strip())}</i> · {esc(when)}"
         snippet = _SPACE.sub(" ", hit.snippet).strip()
         if with_snippets and snippet.strip(MARK_START + MARK_END):
             block += "\n" + snippet_html(truncate_text(snippet, MAX_SNIPPET))

@@ -4,12 +4,17 @@
 every value is escaped, unless it is an `Html` (already-safe markup such as a link
 built by `bot.telegram.format`). A key missing in English falls back to Vietnamese;
 a key missing in both raises KeyError (a test checks every key that bot/ passes to `t`).
+
+Plurals (English has them, Vietnamese does not): `{n:article|articles}` in a template
+is "article" when the value `n` is 1, else "articles"; a template that differs as a
+whole is a dict of forms ("one", "other") chosen by the value `n` (or `count`).
 """
 
 from __future__ import annotations
 
 import html
 import re
+import string
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -49,6 +54,19 @@ def _template(key: str, lang: str, n: object) -> str:
     return entry
 
 
+class _PluralFormatter(string.Formatter):
+    """str.format, plus `{name:one|other}`: the word form for the count in `name`."""
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if "|" in format_spec:
+            one, _, other = format_spec.partition("|")
+            return one if str(value).strip() == "1" else other
+        return super().format_field(value, format_spec)
+
+
+_FORMATTER = _PluralFormatter()
+
+
 def _escape(value: object) -> str:
     if isinstance(value, Html):
         return str(value)
@@ -59,14 +77,14 @@ def t(key: str, lang: str, **values: object) -> str:
     """The message `key` in `lang` as Telegram HTML, with `values` escaped into it."""
     count = values.get("n", values.get("count"))
     template = _template(key, lang, count)
-    return template.format(**{name: _escape(value) for name, value in values.items()})
+    return _FORMATTER.format(template, **{name: _escape(value) for name, value in values.items()})
 
 
 def t_plain(key: str, lang: str, **values: object) -> str:
     """The message `key` as plain text (button labels, callback answers): no tags, no entities."""
     count = values.get("n", values.get("count"))
     template = html.unescape(_TAG.sub("", _template(key, lang, count)))
-    return template.format(**{name: str(value) for name, value in values.items()})
+    return _FORMATTER.format(template, **{name: str(value) for name, value in values.items()})
 
 
 def pick_language(user_language_code: str | None, stored: str | None, default: str) -> str:

@@ -27,12 +27,14 @@ def page_index(answer: Answer) -> int:
     return answer.page.offset // max(1, answer.page.limit)
 
 
-def render_answer(answer: Answer, lang: str, tz: ZoneInfo, *, snippets: bool = True) -> list[str]:
+def render_answer(
+    answer: Answer, lang: str, tz: ZoneInfo, *, snippets: bool = True, now: datetime | None = None
+) -> list[str]:
     """Summary line plus numbered hits, packed into messages <= 4096."""
     page = answer.page
     if not page.hits:
         return [_nothing(answer, lang)]
-    blocks = format_hits(page.hits, tz, start_index=page.offset + 1, with_snippets=snippets)
+    blocks = format_hits(page.hits, tz, start_index=page.offset + 1, with_snippets=snippets, lang=lang, now=now)
     return format_results(_heading(answer, lang), blocks)
 
 
@@ -76,18 +78,18 @@ def render_sources(statuses: Sequence[SourceStatus], lang: str, tz: ZoneInfo, no
                 icon=_HEALTH_ICON.get(state, "•"),
                 name=status.name,
                 source_id=status.id,
-                state=Html(_health(status, state, lang, tz)),
+                state=Html(_health(status, state, lang, tz, now)),
             )
         )
     return "\n".join(rows)
 
 
-def _health(status: SourceStatus, state: str, lang: str, tz: ZoneInfo) -> str:
+def _health(status: SourceStatus, state: str, lang: str, tz: ZoneInfo, now: datetime) -> str:
     if state == "failing":
-        since = _when(status.failing_since or status.last_error_at, tz)
+        since = _when(status.failing_since or status.last_error_at, tz, now)
         return t("health.failing", lang, since=since, reason=status.last_error or "?")
     if state == "silent":
-        return t("health.silent", lang, since=_when(status.last_new_article_at or status.created_at, tz))
+        return t("health.silent", lang, since=_when(status.last_new_article_at or status.created_at, tz, now))
     if state == "deactivated":
         return t("health.deactivated", lang, reason=status.deactivated_reason or "?")
     if state == "new":
@@ -97,10 +99,10 @@ def _health(status: SourceStatus, state: str, lang: str, tz: ZoneInfo) -> str:
     return t("health.ok", lang)
 
 
-def _when(iso: str | None, tz: ZoneInfo) -> str:
+def _when(iso: str | None, tz: ZoneInfo, now: datetime) -> str:
     if not iso:
         return "?"
-    return local_time(datetime.fromisoformat(iso), tz)
+    return local_time(datetime.fromisoformat(iso), tz, now)
 
 
 def render_campaigns(campaigns: Sequence[CampaignCount], lang: str) -> str:

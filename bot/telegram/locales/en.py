@@ -61,8 +61,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "command.reload": "Reload the configuration (admin)",
     "command.stats": "Statistics (admin)",
     # --- search results ---
-    "count.articles": {"one": "{n} article", "other": "{n} articles"},
-    "summary.found": {"one": "Found {n} article{period}", "other": "Found {n} articles{period}"},
+    "count.articles": "{n} {n:article|articles}",
+    "summary.found": "Found {n} {n:article|articles}{period}",
+    "date.unknown": "no date",
     "summary.most_in": "; most in {outlets}",
     "summary.outlet_count": "{name} ({n})",
     "summary.page": "Page {page}/{pages}",
@@ -108,7 +109,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "health.deactivated": "deactivated: {reason}",
     # --- campaigns ---
     "campaigns.header": "<b>Campaigns</b>",
-    "campaigns.row": "<b>{name}</b>: {d7} in 7 days, {d30} in 30 days",
+    "campaigns.row": "<b>{name}</b>: {d7} {d7:article|articles} in 7 days, {d30} {d30:article|articles} in 30 days",
     "campaigns.empty": "No campaigns yet.",
     # --- access ---
     "access.refused": "Sorry, this bot only serves authorised staff. Your Telegram ID: {user_id}",
@@ -123,10 +124,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "admin.not_allowed": "This command is for administrators only.",
     "admin.addsource_usage": "Usage: <code>/addsource https://example.vn/rss/news.rss [id]</code>",
     "admin.addsource_checking": "Reading {url}…",
-    "admin.addsource_preview": {
-        "one": "<b>{title}</b>: {count} item\nAdd source <code>{source_id}</code>?",
-        "other": "<b>{title}</b>: {count} items\nAdd source <code>{source_id}</code>?",
-    },
+    "admin.addsource_preview": "<b>{title}</b>: {count} {count:item|items}\nAdd source <code>{source_id}</code>?",
     "admin.addsource_failed": "Could not read this source: {reason}",
     "admin.addsource_exists": "Source <code>{source_id}</code> already exists.",
     "admin.addsource_added": "Added source <b>{name}</b> (<code>{source_id}</code>).",
@@ -136,7 +134,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "admin.removed": "Removed source <code>{source_id}</code>. Stored articles are kept.",
     "admin.paused": "Paused source <code>{source_id}</code>.",
     "admin.resumed": "Resumed source <code>{source_id}</code>.",
-    "admin.reloaded": "Configuration reloaded: {sources} sources, {campaigns} campaigns.",
+    "admin.reloaded": (
+        "Configuration reloaded: {sources} {sources:source|sources}, {campaigns} {campaigns:campaign|campaigns}."
+    ),
     "admin.retagged": "Campaigns re-tagged over the whole archive (matches): {campaigns}.",
     "admin.campaigns_dropped": "Campaigns removed, with their tags: {campaigns}.",
     "admin.reload_failed": "Could not reload the configuration; the old one stays in use: {error}",

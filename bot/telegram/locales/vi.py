@@ -64,6 +64,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     # --- search results ---
     "count.articles": "{n} bài",
     "summary.found": "Tìm thấy {n} bài{period}",
+    "date.unknown": "không rõ ngày",
     "summary.most_in": ", nhiều nhất trên {outlets}",
     "summary.outlet_count": "{name} ({n})",
     "summary.page": "Trang {page}/{pages}",
