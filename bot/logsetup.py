@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Iterable
 
 REDACTED = "[REDACTED]"
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _HANDLER_NAME = "mediabot-stderr"
 # These log a line per HTTP request (with the token in it); their warnings are enough.
 _CHATTY_LOGGERS = ("httpx", "httpcore")
@@ -66,6 +67,11 @@ def _secret_variants(secrets: Iterable[str]) -> tuple[str, ...]:
         if colon and len(key) >= 8:  # the part after the bot id is what makes a token secret
             out.add(key)
     return tuple(sorted(out, key=len, reverse=True))
+
+
+def is_log_level(text: str) -> bool:
+    """True for a level name mediabot accepts (any case)."""
+    return text.upper() in LEVELS
 
 
 def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> RedactSecrets:
