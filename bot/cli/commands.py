@@ -211,7 +211,9 @@ def export_opml(config: Config, db_path: str, output: Path | None) -> int:
         conn.close()
     text = write_opml(rows, config.organization.name)
     if output is None:
-        sys.stdout.write(text)
+        # Line by line through the buffer: one large write that a closing reader cuts short
+        # is dropped silently (CPython ignores the partial count), small ones raise EPIPE.
+        sys.stdout.writelines(text.splitlines(keepends=True))
         return 0
     return _write_file(output, text)
 
