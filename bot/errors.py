@@ -7,6 +7,7 @@ MediabotError
 │   ├── BodyTooLarge     body (decompressed) exceeds polling.max_body
 │   └── HTTPStatusError  non-2xx/304 answer; carries status and Retry-After
 ├── ParseError         bytes are not a feed we can read
+├── DatabaseUnavailable  the database file is missing, not a database, or busy
 └── QueryError         a search query that cannot mean anything (empty after cleaning)
 """
 
@@ -44,6 +45,10 @@ class HTTPStatusError(FetchError):
 
 class ParseError(MediabotError):
     """The body could not be read as RSS, Atom or RDF."""
+
+
+class DatabaseUnavailable(MediabotError):
+    """The database cannot be read (missing, not SQLite, too old, busy); str(err) is one line."""
 
 
 class QueryError(MediabotError):

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 REDACTED = "[REDACTED]"
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _HANDLER_NAME = "mediabot-stderr"
 # These log a line per HTTP request (with the token in it); their warnings are enough.
 _CHATTY_LOGGERS = ("httpx", "httpcore")
@@ -76,6 +77,11 @@ def secrets_of(settings: Settings) -> list[str]:
     """Every secret a process holds: the bot token and the webhook secret (PTB logs setWebhook's
     parameters, secret_token included, at DEBUG)."""
     return [secret for secret in (settings.token, settings.webhook_secret) if secret]
+
+
+def is_log_level(text: str) -> bool:
+    """True for a level name mediabot accepts (any case)."""
+    return text.upper() in LEVELS
 
 
 def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> RedactSecrets:

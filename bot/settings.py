@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from bot.errors import ConfigError
+from bot.logsetup import LEVELS, is_log_level
 
 DEFAULT_API_URL = "https://api.telegram.org"
 # Telegram accepts 1-256 of A-Za-z0-9_- as secret_token; below 16 it could be guessed, and
@@ -38,6 +39,9 @@ class Settings:
         port = env.get("MEDIABOT_WEBHOOK_PORT", "8443")
         if not port.isdigit():
             raise ConfigError(f"MEDIABOT_WEBHOOK_PORT: not a port number: {port!r}")
+        level = env.get("MEDIABOT_LOG_LEVEL") or "INFO"
+        if not is_log_level(level):
+            raise ConfigError(f"MEDIABOT_LOG_LEVEL: unknown level {level!r} (use {', '.join(LEVELS)})")
         return cls(
             config_path=env.get("MEDIABOT_CONFIG") or "feeds.yaml",
             db_path=env.get("MEDIABOT_DB") or "data/mediabot.db",
@@ -47,7 +51,7 @@ class Settings:
             webhook_listen=env.get("MEDIABOT_WEBHOOK_LISTEN") or "0.0.0.0",
             webhook_port=int(port),
             webhook_secret=_webhook_secret(env.get("MEDIABOT_WEBHOOK_SECRET") or None),
-            log_level=(env.get("MEDIABOT_LOG_LEVEL") or "INFO").upper(),
+            log_level=level.upper(),
         )
 
     def with_webhook_secret(self) -> Settings:

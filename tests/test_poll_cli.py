@@ -184,7 +184,8 @@ def test_opml_round_trip(archive, tmp_path: Path) -> None:
     )
     proc = mediabot(archive["config"], archive["db"], "import-opml", str(other))
     assert proc.returncode == 0, proc.stderr
-    assert "1 added, 1 already known" in proc.stdout and "bao-phu-tho" in proc.stdout
+    assert "2 entries: 1 added, 1 skipped" in proc.stdout and "+ bao-phu-tho" in proc.stdout
+    assert "duplicate of source vnexpress" in proc.stdout
 
 
 def test_import_opml_rejects_garbage(archive, tmp_path: Path) -> None:

@@ -6,20 +6,24 @@ import asyncio
 import json
 import logging
 import signal
+import sqlite3
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.cli.opml import feeds_to_sources, read_opml, write_opml
+from bot.cli.opml import SkippedOutline, read_opml, write_opml
 from bot.cli.progress import ProgressReporter
 from bot.config import Config
+from bot.errors import DatabaseUnavailable
 from bot.ingest.poller import PollReport
 from bot.runtime import Runtime
 from bot.saved_queries.campaigns import compile_campaigns
-from bot.search.engine import open_engine
+from bot.search.engine import SearchEngine
 from bot.search.types import MARK_END, MARK_START, SearchHit
-from bot.store.db import open_db, transaction
-from bot.store.sources import source_statuses, sync_sources, upsert_source
+from bot.services.sources import FeedResult, add_feeds
+from bot.store.db import open_db, open_readonly
+from bot.store.queries import active_feed_urls
+from bot.store.sources import polling_health, source_statuses
 
 log = logging.getLogger("mediabot")
 
@@ -34,17 +38,31 @@ def check_config(config: Config) -> int:
     return 0
 
 
-def _print_report(report: PollReport) -> None:
+def count(number: int, noun: str, plural: str = "") -> str:
+    """`1 article`, `2 articles`: every count the CLI prints goes through here."""
+    return f"{number} {noun}" if number == 1 else f"{number} {plural or noun + 's'}"
+
+
+def _print_report(report: PollReport) -> int:
+    """The summary of one round; exit 1 when there was nothing to poll or no feed answered."""
+    if not report.outcomes:
+        print("error: no active feeds to poll (add sources to feeds.yaml or run import-opml)", file=sys.stderr)
+        return 1
     by_status: dict[str, int] = {}
     for outcome in report.outcomes:
         by_status[outcome.status] = by_status.get(outcome.status, 0) + 1
     print(
-        f"polled {len(report.outcomes)} feeds in {report.elapsed:.1f}s: {report.new_articles} new articles; "
+        f"polled {count(len(report.outcomes), 'feed')} in {report.elapsed:.1f}s: "
+        f"{count(report.new_articles, 'new article')}; "
         f"{by_status.get('new', 0)} with news, {by_status.get('unchanged', 0) + by_status.get('not_modified', 0)} "
         f"unchanged, {len(report.failed)} failed"
     )
     for outcome in sorted(report.failed, key=lambda o: (o.source_id, o.url)):
         print(f"  FAILED {outcome.source_id} {outcome.url}: {outcome.error}")
+    if len(report.failed) == len(report.outcomes):
+        print(f"error: every feed failed ({len(report.failed)} of {len(report.outcomes)})", file=sys.stderr)
+        return 1
+    return 0
 
 
 async def poll(config: Config, db_path: str, *, once: bool, progress: ProgressReporter | None = None) -> int:
@@ -54,8 +72,7 @@ async def poll(config: Config, db_path: str, *, once: bool, progress: ProgressRe
     assert runtime.poller
     try:
         if once:
-            _print_report(await runtime.poller.poll(only_due=False, progress=progress))
-            return 0
+            return _print_report(await runtime.poller.poll(only_due=False, progress=progress))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -99,10 +116,9 @@ def _hit_text(hit: SearchHit, tty: bool) -> str:
 
 def search(config: Config, db_path: str, query: str, *, limit: int, as_json: bool) -> int:
     """Print the best matches of `query`."""
-    open_db(db_path).conn.close()  # creates or migrates the schema
-    engine = open_engine(db_path, config.organization.tz, outlet_map=False)
+    engine = _read_only_engine(config, db_path)
     try:
-        page = engine.search(query, limit=max(1, limit))
+        page = engine.search(query, limit=limit)
     finally:
         engine.close()
     if as_json:
@@ -110,20 +126,24 @@ def search(config: Config, db_path: str, query: str, *, limit: int, as_json: boo
             print(_hit_json(hit))
         return 0
     tty = sys.stdout.isatty()
-    print(f"{page.total} articles match; showing {len(page.hits)}")
+    print(f"{count(page.total, 'article')} {'matches' if page.total == 1 else 'match'}; showing {len(page.hits)}")
     for hit in page.hits:
         print(_hit_text(hit, tty))
     return 0
 
 
+def _read_only_engine(config: Config, db_path: str) -> SearchEngine:
+    # No outlet map: it loads a row per article, worth it for the bot, not for one query.
+    return SearchEngine(open_readonly(db_path), config.organization.tz, side_conn=open_readonly(db_path))
+
+
 def sources(config: Config, db_path: str, *, as_json: bool) -> int:
-    """Print every monitored source with its health."""
-    db = open_db(db_path)
+    """Print every source the database knows with its health (feeds.yaml edits show after the next poll)."""
+    conn = open_readonly(db_path)
     try:
-        sync_sources(db.conn, config)
-        rows = source_statuses(db.conn, include_inactive=True)
+        rows = source_statuses(conn, include_inactive=True)
     finally:
-        db.conn.close()
+        conn.close()
     now = datetime.now(UTC)
     for row in rows:
         state = row.state(now)
@@ -150,75 +170,97 @@ def sources(config: Config, db_path: str, *, as_json: bool) -> int:
             )
         else:
             detail = f" — {row.last_error}" if row.last_error else ""
-            print(f"{row.id:<20} {state:<11} {row.articles:>7} articles  {row.name}{detail}")
+            print(f"{row.id:<20} {state:<11} {count(row.articles, 'article'):>16}  {row.name}{detail}")
     return 0
 
 
 def import_opml(config: Config, db_path: str, file: Path) -> int:
-    """Add an OPML file's feeds as sources (stored in the database, like sources added in chat)."""
+    """Add an OPML file's feeds as sources, exactly as /addsource adds one; report every entry."""
     try:
         data = file.read_bytes()
     except OSError as err:
         print(f"error: {file}: cannot read: {err.strerror}", file=sys.stderr)
         return 2
-    feeds = read_opml(data, str(file))
+    document = read_opml(data, str(file))
     db = open_db(db_path)
     try:
-        sync_sources(db.conn, config)
-        known_urls = {row[0] for row in db.conn.execute("SELECT config_url FROM feeds")}
-        taken = {row[0] for row in db.conn.execute("SELECT id FROM sources")}
-        fresh = [f for f in feeds if f.url not in known_urls]
-        new_sources = feeds_to_sources(fresh, taken)
-        now = datetime.now(UTC)
-        with transaction(db.conn):
-            for source in new_sources:
-                upsert_source(db.conn, source, "opml", now)
+        results = add_feeds(
+            db.conn, document.feeds, config, origin="opml", actor_id=None, detail=f"opml:{file}", now=datetime.now(UTC)
+        )
     finally:
         db.conn.close()
-    print(f"{file}: {len(feeds)} feeds, {len(new_sources)} added, {len(feeds) - len(new_sources)} already known")
-    for source in new_sources:
-        print(f"  + {source.id}  {source.name}  {source.url}")
+    _print_import(file, results, document.skipped)
     return 0
 
 
+def _print_import(file: Path, results: list[FeedResult], outlines: list[SkippedOutline]) -> None:
+    added = [r for r in results if r.added]
+    skipped = [(r.feed.title, r.feed.url, r.reason) for r in results if not r.added]
+    skipped += [(o.title, o.url, o.reason) for o in outlines]
+    entries = len(results) + len(outlines)
+    print(f"{file}: {count(entries, 'entry', 'entries')}: {len(added)} added, {len(skipped)} skipped")
+    for result in added:
+        print(f"  + {result.source_id}  {result.feed.title or result.feed.url}  {result.feed.url}")
+    for title, url, reason in skipped:
+        print(f"  - skipped {' '.join(filter(None, [title or '(untitled)', url]))}: {reason}")
+
+
 def export_opml(config: Config, db_path: str, output: Path | None) -> int:
-    """Write every active source as OPML."""
-    db = open_db(db_path)
+    """Write every active source as OPML (to a file, or to stdout)."""
+    conn = open_readonly(db_path)
     try:
-        sync_sources(db.conn, config)
-        rows = db.conn.execute(
-            """SELECT s.id, s.name, group_concat(f.url, char(10)) FROM sources s
-               JOIN feeds f ON f.source_id = s.id AND f.active = 1
-               WHERE s.active = 1 GROUP BY s.id ORDER BY s.id"""
-        ).fetchall()
+        rows = active_feed_urls(conn)
     finally:
-        db.conn.close()
-    text = write_opml([(r[0], r[1], r[2].split("\n")) for r in rows], config.organization.name)
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+        conn.close()
+    text = write_opml(rows, config.organization.name)
+    if output is None:
+        # Line by line through the buffer: one large write that a closing reader cuts short
+        # is dropped silently (CPython ignores the partial count), small ones raise EPIPE.
+        sys.stdout.writelines(text.splitlines(keepends=True))
+        return 0
+    return _write_file(output, text)
+
+
+def _write_file(path: Path, text: str) -> int:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except FileNotFoundError:
+        print(f"error: {path}: no such folder: {path.parent}", file=sys.stderr)
+        return 1
+    except IsADirectoryError:
+        print(f"error: {path}: is a folder", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"error: {path}: cannot write: {err.strerror}", file=sys.stderr)
+        return 1
     return 0
 
 
 def health(config: Config, db_path: str) -> int:
-    """Container health: the database opens and some feed was checked within 3 poll intervals."""
-    if not Path(db_path).exists():
-        print(f"unhealthy: no database at {db_path} yet")
-        return 1
-    db = open_db(db_path)
+    """Container health: the database answers and the feeds checked lately did not all fail."""
+    window = max(3 * config.polling.interval, 1800)
+    now = datetime.now(UTC)
     try:
-        row = db.conn.execute("SELECT max(last_check_at), count(*) FROM feeds WHERE active = 1").fetchone()
-    finally:
-        db.conn.close()
-    last_check, feeds = row
-    if not feeds:
+        conn = open_readonly(db_path)
+        try:
+            state = polling_health(conn, now - timedelta(seconds=window))
+        finally:
+            conn.close()
+    except DatabaseUnavailable as err:
+        print(f"unhealthy: {err}")
+        return 1
+    except sqlite3.Error as err:  # a writer holding the database longer than the busy timeout
+        print(f"unhealthy: {db_path}: database does not answer: {err}")
+        return 1
+    if not state.feeds:
         print("healthy: no active feeds")
         return 0
-    limit = max(3 * config.polling.interval, 1800)
-    age = (datetime.now(UTC) - datetime.fromisoformat(last_check)).total_seconds() if last_check else None
-    if age is None or age > limit:
-        print(f"unhealthy: no feed checked in the last {int(limit)}s")
+    if not state.checked or state.last_check_at is None:
+        print(f"unhealthy: no feed checked in the last {int(window)}s")
         return 1
-    print(f"healthy: {feeds} feeds, last check {int(age)}s ago")
+    if state.failing == state.checked:
+        print(f"unhealthy: all {count(state.checked, 'feed')} checked in the last {int(window)}s failed")
+        return 1
+    age = (now - datetime.fromisoformat(state.last_check_at)).total_seconds()
+    print(f"healthy: {count(state.feeds, 'feed')}, last check {int(age)}s ago, {state.failing} failing")
     return 0

@@ -6,23 +6,45 @@ import argparse
 import asyncio
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from bot import __version__
 from bot.cli.progress import ProgressReporter
 from bot.config import Config, load_config
 from bot.errors import ConfigError, MediabotError, QueryError
-from bot.logsetup import configure_logging
+from bot.logsetup import LEVELS, configure_logging
 from bot.settings import Settings
 
 log = logging.getLogger("mediabot")
+# What a shell reports for a program killed by SIGPIPE (128 + 13): `mediabot search x | head -1`
+# under `set -o pipefail` fails the way `seq 100000 | head -1` does, and says nothing.
+PIPE_CLOSED = 141
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     env = os.environ
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mediabot", description="Press monitoring: poll feeds, search the archive, run the Telegram bot."
     )
     parser.add_argument(
@@ -35,11 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=env.get("MEDIABOT_DB") or "data/mediabot.db",
         help="SQLite database (env MEDIABOT_DB, default ./data/mediabot.db)",
     )
+    # No default here: argparse does not check a default against `choices`, so the env
+    # value is checked (and defaulted) by Settings.from_env instead.
     parser.add_argument(
-        "--log-level",
-        default=env.get("MEDIABOT_LOG_LEVEL") or "INFO",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        type=str.upper,
+        "--log-level", choices=LEVELS, type=str.upper, help="DEBUG, INFO, WARNING or ERROR (env MEDIABOT_LOG_LEVEL)"
     )
     parser.add_argument("--version", action="version", version=f"mediabot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -49,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = sub.add_parser("search", help="search the archive")
     search.add_argument("query", nargs="+", help='query: words, "phrases", OR, -word, source:ID, since:7d')
-    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--limit", type=_at_least_one, default=10, help="at most this many results (default 10)")
     search.add_argument("--json", action="store_true", help="one JSON object per line")
 
     sources = sub.add_parser("sources", help="monitored sources and their health")
@@ -67,20 +88,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `mediabot` command."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # a reader that left (`| head`) fails here, not in the interpreter's exit
+    except BrokenPipeError:
+        # Anything still buffered would fail again at exit: point stdout at /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return PIPE_CLOSED
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        configure_logging(args.log_level, secrets=[settings.token] if settings.token else [])
+        level = args.log_level or settings.log_level
+        configure_logging(level, secrets=[settings.token] if settings.token else [])
         config = load_config(args.config)
         return _dispatch(args, config, settings)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except QueryError as err:
+    except (ConfigError, QueryError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except MediabotError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as err:  # a folder or a non-database as --db, a database locked too long
+        print(f"error: {args.db}: cannot use the database: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        raise
+    except OSError as err:  # e.g. --db in a folder that cannot be created or written
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -4,27 +4,38 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
-from bot.config import Source, is_http_url
+from bot.config import is_http_url
 from bot.errors import ConfigError
-from bot.ids import slug, suggest_source_id
+from bot.ids import slug
+from bot.services.sources import NewFeed
 from bot.textnorm import nfc
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
-class OpmlFeed:
+class SkippedOutline:
+    """An outline that names no usable feed, and why."""
+
     title: str
     url: str
-    category: str | None = None
+    reason: str
 
 
-def read_opml(data: bytes, name: str = "OPML") -> list[OpmlFeed]:
-    """Every outline with an xmlUrl; categories come from enclosing outlines."""
+@dataclass(frozen=True, slots=True)
+class OpmlDocument:
+    """The feeds of an OPML file, in document order, and the outlines that were not feeds."""
+
+    feeds: list[NewFeed]
+    skipped: list[SkippedOutline]
+
+
+def read_opml(data: bytes, name: str = "OPML") -> OpmlDocument:
+    """Every outline with an http(s) xmlUrl; categories (enclosing outlines) become tags."""
     if _DOCTYPE.search(data[:4096]):
         raise ConfigError(f"{name}: DOCTYPE declarations are not accepted in OPML")
     try:
@@ -34,32 +45,36 @@ def read_opml(data: bytes, name: str = "OPML") -> list[OpmlFeed]:
     body = root.find("body")
     if root.tag != "opml" or body is None:
         raise ConfigError(f"{name}: not an OPML document (no <opml><body>)")
-    feeds: list[OpmlFeed] = []
-
-    def walk(node: ET.Element, category: str | None) -> None:
-        for outline in node.findall("outline"):
-            title = nfc(outline.get("title") or outline.get("text") or "").strip()
-            url = (outline.get("xmlUrl") or "").strip()
-            if url:
-                if is_http_url(url):
-                    feeds.append(OpmlFeed(title or url, url, category))
-            else:
-                walk(outline, title or category)
-
-    walk(body, None)
-    return feeds
+    document = OpmlDocument([], [])
+    # An explicit stack, not recursion: a hostile file may nest outlines thousands deep.
+    stack: list[tuple[Iterator[ET.Element], str | None]] = [(iter(body.findall("outline")), None)]
+    while stack:
+        children, category = stack[-1]
+        outline = next(children, None)
+        if outline is None:
+            stack.pop()
+        else:
+            _read_outline(outline, category, document, stack)
+    return document
 
 
-def feeds_to_sources(feeds: list[OpmlFeed], taken: set[str]) -> list[Source]:
-    """One source per feed, with a unique id derived from its title (the rule `/addsource` uses)."""
-    sources = []
-    for feed in feeds:
-        host = urlsplit(feed.url).hostname or ""
-        source_id = suggest_source_id(feed.title, host, taken)
-        taken.add(source_id)
-        tags = (slug(feed.category),) if feed.category and slug(feed.category) else ()
-        sources.append(Source(id=source_id, name=feed.title, urls=(feed.url,), tags=tags))
-    return sources
+def _read_outline(
+    outline: ET.Element,
+    category: str | None,
+    document: OpmlDocument,
+    stack: list[tuple[Iterator[ET.Element], str | None]],
+) -> None:
+    title = nfc(outline.get("title") or outline.get("text") or "").strip()
+    url = nfc(outline.get("xmlUrl") or "").strip()
+    if url and is_http_url(url):
+        tag = slug(category) if category else ""
+        document.feeds.append(NewFeed(title, url, (tag,) if tag else ()))
+    elif url:
+        document.skipped.append(SkippedOutline(title, url, "not an http(s) URL"))
+    elif outline.find("outline") is not None:
+        stack.append((iter(outline.findall("outline")), title or category))
+    else:
+        document.skipped.append(SkippedOutline(title, "", "no xmlUrl"))
 
 
 def write_opml(sources: list[tuple[str, str, list[str]]], title: str) -> str:

@@ -19,22 +19,21 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from bot.config import Config, Source, is_http_url, load_config
 from bot.errors import BlockedAddress, ConfigError, FetchError, MediabotError, ParseError
-from bot.ids import is_valid_id, suggest_source_id
+from bot.ids import is_valid_id
 from bot.ingest.fetch import check_public_url
 from bot.ingest.normalize import clean_text
 from bot.ingest.parse import parse_feed
 from bot.models import FetchResult, ParsedFeed
 from bot.runtime import Runtime
 from bot.saved_queries.retag import RetagReport
+from bot.services.sources import MAX_NAME, choose_source_id, clean_name
 from bot.store import queries
 from bot.textnorm import nfc
 
 SAMPLE_TITLES = 3
-MAX_NAME = 100
 
 
 class AdminError(MediabotError):
@@ -160,16 +159,13 @@ class AdminService:
             raise AdminError("fetch_failed", str(err)) from None
 
     async def _preview(self, url: str, feed: ParsedFeed) -> FeedPreview:
-        host = urlsplit(url).hostname or ""
-        title = clean_text(feed.title)[:MAX_NAME] or host
+        title = clean_name(feed.title, url)
         titles = (clean_text(entry.title) for entry in feed.entries)
         samples = tuple(t for t in titles if t)[:SAMPLE_TITLES]
 
         def pick_id(rt: Runtime) -> str:
-            conn = rt.reader()
-            # A removed outlet coming back keeps its id, so its old articles stay with it.
-            previous = queries.source_with_url(conn, url, active_only=False)
-            return previous or suggest_source_id(title, host, queries.source_ids(conn))
+            adder = queries.SourceAdder(rt.reader())
+            return choose_source_id(adder.owner(url), title, url, adder.taken)
 
         source_id = await self.runtime.read(pick_id)
         return FeedPreview(url, title, len(feed.entries), source_id, samples)

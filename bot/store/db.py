@@ -11,8 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlite_utils
+
+from bot.errors import DatabaseUnavailable
 
 # Times: *_ts columns are Unix seconds (UTC) for ranges and sorting; *_at columns are
 # ISO 8601 UTC strings for people and exports.
@@ -230,3 +233,26 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     db = sqlite_utils.Database(connect(path))
     migrate(db)
     return db
+
+
+def open_readonly(path: str | Path, *, busy_timeout: float = 3.0) -> sqlite3.Connection:
+    """A read-only connection to an existing, migrated database; DatabaseUnavailable otherwise.
+
+    Read-only commands must neither create an empty file where the archive was expected nor
+    wait 30 s behind a writer: a health check has a deadline, so the busy wait is short.
+    """
+    file = Path(path)
+    if file.is_dir():
+        raise DatabaseUnavailable(f"{path}: is a folder, not a database file")
+    if not file.exists():
+        raise DatabaseUnavailable(f"no database at {path} (run mediabot poll --once first)")
+    uri = f"file:{quote(str(file.resolve()))}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=busy_timeout)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.Error as err:
+        raise DatabaseUnavailable(f"{path}: cannot read the database: {err}") from None
+    if version < len(MIGRATIONS):
+        conn.close()
+        raise DatabaseUnavailable(f"{path}: not a mediabot database yet (run mediabot poll --once first)")
+    return conn

@@ -159,6 +159,30 @@ def source_statuses(conn: sqlite3.Connection, include_inactive: bool = False) ->
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class PollingHealth:
+    """How polling went lately, over the active feeds of active, unpaused outlets."""
+
+    feeds: int
+    last_check_at: str | None
+    checked: int  # feeds checked since the window's start
+    failing: int  # of those, feeds whose latest check failed
+
+
+def polling_health(conn: sqlite3.Connection, since: datetime) -> PollingHealth:
+    """Feed counts for `mediabot health`: how many were checked since `since`, how many of them failed."""
+    stamp = now_iso(since)  # *_at columns share one format, so strings compare as instants
+    row = conn.execute(
+        """SELECT count(*), max(f.last_check_at),
+                  count(*) FILTER (WHERE f.last_check_at >= ?),
+                  count(*) FILTER (WHERE f.last_check_at >= ? AND f.consecutive_failures > 0)
+           FROM feeds f JOIN sources s ON s.id = f.source_id
+           WHERE f.active = 1 AND s.active = 1 AND s.paused = 0""",
+        (stamp, stamp),
+    ).fetchone()
+    return PollingHealth(*row)
+
+
 def record_success(
     conn: sqlite3.Connection,
     feed_id: int,
