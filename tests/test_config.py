@@ -5,8 +5,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from bot.config import load_config, parse_duration, parse_size
+from bot.config import config_from_dict, load_config, parse_duration, parse_size
 from bot.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,6 +89,16 @@ def test_source_url_checked(tmp_path: Path, patch: str, message: str | None) -> 
         ("access: {mode: secret}", "access.mode: must be private or public"),
         ("access: {admins: [abc]}", "access.admins[0]: must be a numeric Telegram id"),
         ("organization: {name: X, timezone: Mars/Base}", "organization.timezone: unknown time zone"),
+        ("organization: {name: X, abbreviations: [UBND]}", "organization.abbreviations: must be a mapping"),
+        ("organization: {name: X, abbreviations: {UBND: }}", "organization.abbreviations.UBND: needs at least one"),
+        (
+            "organization: {name: X, abbreviations: {SGD: [ok, {a: b}]}}",
+            "organization.abbreviations.SGD[1]: must be text",
+        ),
+        (
+            "organization: {name: X, abbreviations: {SGD: '!!!'}}",
+            "organization.abbreviations.SGD: '!!!' has no letters",
+        ),
     ],
 )
 def test_bad_values_name_the_key(tmp_path: Path, extra: str, fragment: str) -> None:
@@ -131,3 +142,18 @@ def test_cli_missing_config_file(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 2 and "file not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_organization_abbreviations_are_read_in_order() -> None:
+    text = MINIMAL.replace(
+        'aliases: ["Sở Thông tin và Truyền thông Phú Thọ"]}',
+        'aliases: ["Sở Thông tin và Truyền thông Phú Thọ"], '
+        'abbreviations: {SGD: "Sở Giáo dục", "TP. Việt Trì": [TPVT, thành phố Việt Trì]}}',
+    )
+    path = Path(__file__).parent / "_never_written.yaml"
+
+    config = config_from_dict(yaml.safe_load(text), str(path))
+    assert config.organization.abbreviations == (
+        ("SGD", ("Sở Giáo dục",)),
+        ("TP. Việt Trì", ("TPVT", "thành phố Việt Trì")),
+    )

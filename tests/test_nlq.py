@@ -214,3 +214,88 @@ def test_fuzz_never_raises_and_query_is_clean():
         assert q.period is None or q.period in PERIOD_KEYS
         assert q.since is None or q.since.tzinfo is not None
         assert all(re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", s) for s in q.source_ids), (text, q.source_ids)
+
+
+# text, period, since, until — NOW is Thursday 26/11/2026 15:30
+CALENDAR = [
+    ("tháng 9", "period.month", at(1, 9), at(1, 10)),
+    ("tháng 11", "period.month", at(1, 11), at(1, 12)),  # the current month, so far
+    ("tháng 12", "period.month", at(1, 12, 2025), at(1, 1)),  # still ahead this year: last year's
+    ("tháng 9/2025", "period.month", at(1, 9, 2025), at(1, 10, 2025)),
+    ("tháng 9 năm 2025", "period.month", at(1, 9, 2025), at(1, 10, 2025)),
+    ("in September", "period.month", at(1, 9), at(1, 10)),
+    ("September 2025", "period.month", at(1, 9, 2025), at(1, 10, 2025)),
+    ("quý 3", "period.quarter", at(1, 7), at(1, 10)),
+    ("quý 4", "period.quarter", at(1, 10), at(1, 1, 2027)),
+    ("quý III/2025", "period.quarter", at(1, 7, 2025), at(1, 10, 2025)),
+    ("quý 1 năm 2026", "period.quarter", at(1, 1), at(1, 4)),
+    ("Q3", "period.quarter", at(1, 7), at(1, 10)),
+    ("Q2/2026", "period.quarter", at(1, 4), at(1, 7)),
+    ("năm 2025", "period.year", at(1, 1, 2025), at(1, 1)),
+    ("in 2025", "period.year", at(1, 1, 2025), at(1, 1)),
+    ("từ 1/9 đến 30/9", "period.range", at(1, 9), at(1, 10)),  # the end day is included
+    ("from 1/9 to 30/9", "period.range", at(1, 9), at(1, 10)),
+    ("từ ngày 1/9/2026 đến ngày 15/9/2026", "period.range", at(1, 9), at(16, 9)),
+    ("từ 15/12 đến 15/1", "period.range", at(15, 12, 2025), at(16, 1)),
+    ("từ 20/12 đến 5/1/2026", "period.range", at(20, 12, 2025), at(6, 1)),
+    ("từ 1/9", "period.since_date", at(1, 9), None),
+    ("từ 1/12", "period.since_date", at(1, 12, 2025), None),
+    ("từ 1/9/2025", "period.since_date", at(1, 9, 2025), None),
+    ("since:36h", "period.last_n_hours", NOW - timedelta(hours=36), None),
+    ("since:2w", "period.last_n_days", NOW - 14 * DAY, None),
+    ("since:25/11/2026", "period.since_date", at(25), None),
+]
+
+
+@pytest.mark.parametrize(("text", "period", "since", "until"), CALENDAR)
+def test_calendar_periods(text, period, since, until):
+    q = ask(f"giá lúa {text}")
+    assert (q.period, q.since, q.until) == (period, since, until)
+    assert q.query.text() == "giá lúa"
+
+
+@pytest.mark.parametrize("text", ["tháng 13", "quý 5", "năm 1800", "từ 31/2", "từ 31/9", "may"])
+def test_numbers_that_make_no_period_stay_words(text):
+    q = ask(text)
+    assert q.period is None and q.since is None
+    assert q.query.has_words
+
+
+def test_operators_mean_what_they_mean_in_search():
+    q = ask("bão since:24h")
+    assert (q.query.text(), q.period, q.since) == ("bão", "period.last_24_hours", NOW - timedelta(hours=24))
+    assert ask("bão nguồn:vnexpress").source_ids == ("vnexpress",)
+    assert ask("bão since:7d since:2026-11-25").since == at(25)  # the later one wins, as in /search
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("bão since:2m", "since_unit"),
+        ("bão since:hôm qua", "bad_since"),
+        ("bão since:2026-02-30", "bad_since"),
+        ("bão source:!!", "bad_source"),
+        ("bão -source:vtv", "not_excludable"),
+    ],
+)
+def test_a_bad_operator_is_not_dropped_silently(text, code):
+    with pytest.raises(QueryError) as caught:
+        ask(text)
+    assert caught.value.code == code
+
+
+@pytest.mark.parametrize("text", ["?", "!!!", "cảm ơn", "cám ơn bạn", "thanks", "thank you", "ok", "xin chào", "AND"])
+def test_greetings_and_punctuation_have_no_content(text):
+    q = ask(text)
+    assert not q.query.has_words and q.period is None and not q.source_ids
+
+
+def test_content_words_that_contain_a_greeting_stay():
+    assert ask("lễ chào cờ đầu tuần").query.text() == "lễ chào cờ đầu tuần"
+    assert ask("lễ chào mừng nhà giáo").query.text() == "lễ chào mừng nhà giáo"
+
+
+def test_long_question_keeps_the_first_64_words():
+    q = ask(" ".join(f"từ{i}" for i in range(100)))
+    assert q.query.token_count() == 64 and q.dropped_words == 36
+    assert q.query.groups[0][0].tokens == ("từ0",)

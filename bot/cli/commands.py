@@ -17,7 +17,9 @@ from bot.ingest.poller import PollReport
 from bot.runtime import Runtime
 from bot.search.engine import open_engine
 from bot.search.types import MARK_END, MARK_START, SearchHit
+from bot.services.archive import check_sources
 from bot.store.db import open_db, transaction
+from bot.store.queries import outlets
 from bot.store.sources import source_statuses, sync_sources, upsert_source
 
 log = logging.getLogger("mediabot")
@@ -99,6 +101,7 @@ def search(config: Config, db_path: str, query: str, *, limit: int, as_json: boo
     open_db(db_path).conn.close()  # creates or migrates the schema
     engine = open_engine(db_path, config.organization.tz, outlet_map=False)
     try:
+        check_sources(outlets(engine.conn), engine.parse(query).sources)  # source:typo → closest ids
         page = engine.search(query, limit=max(1, limit))
     finally:
         engine.close()

@@ -195,7 +195,7 @@ def read_since(value: str, now: datetime, tz: tzinfo | None) -> tuple[datetime, 
         return now - span, span
     months = _MONTHS.match(value)
     if months:
-        days = min(int(months.group(1)) * 30, _MAX_SPAN.days)
+        days = min(int(months.group(1)) * (30 if months.group(2) else 1), _MAX_SPAN.days)
         raise QueryError(
             f"since:{_shown(value)} needs a unit of days, weeks or hours: e.g. since:{days}d",
             "since_unit",

@@ -282,7 +282,7 @@ def _word_matches(token: _Token, key: tuple[str, str, bool], strict: bool) -> bo
         return False
     if strict and not token.accented:
         return False
-    return token.exact == key[0] if token.accented and key[2] else True
+    return token.exact == key[0] if token.accented else True  # "nhà" is not the filler "nha"
 
 
 def _match_at(tokens: Sequence[_Token], i: int, entry: _Entry) -> bool:

@@ -161,7 +161,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "since:{value} is not a time; use since:7d, since:24h, since:2w, since:2026-11-01 or since:25/11/2026"
     ),
     "query_error.since_unit": "since:{value} needs a unit of days, weeks or hours, e.g. since:{days}d",
-    "query_error.unknown_source": "there is no source <code>{value}</code>; did you mean {suggestions}?",
+    "query_error.unknown_source": "there is no source <code>{value}</code>, perhaps {suggestions}",
     "query_error.unknown_source_none": "there is no source <code>{value}</code>; type /sources for the list",
     "query_error.bad_source": "source:{value} is not an outlet id (letters, digits, - _ .), e.g. source:vtv",
     "query_error.too_long": "the query is too long, at most {max} words",

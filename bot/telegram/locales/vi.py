@@ -160,7 +160,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "hoặc since:25/11/2026"
     ),
     "query_error.since_unit": "since:{value} cần đơn vị ngày, tuần hoặc giờ, ví dụ since:{days}d",
-    "query_error.unknown_source": "không có nguồn <code>{value}</code>; có phải ý bạn là {suggestions}?",
+    "query_error.unknown_source": "không có nguồn <code>{value}</code>, có phải ý bạn là {suggestions}",
     "query_error.unknown_source_none": "không có nguồn <code>{value}</code>; gõ /sources để xem danh sách",
     "query_error.bad_source": "source:{value} không phải mã nguồn tin (chữ, số, - _ .), ví dụ source:vtv",
     "query_error.too_long": "truy vấn quá dài, tối đa {max} từ",
