@@ -19,6 +19,7 @@ from bot.telegram.i18n import (
     nothing_found,
     period_label,
     pick_language,
+    question_period,
     suggest_broader,
     summary_line,
     t,
@@ -220,3 +221,21 @@ def test_help_lists_the_commands():
         text = t("help.text", lang)
         for command in ("/search", "/latest", "/news", "/sources", "/campaigns", "/lang"):
             assert command in text
+
+
+@pytest.mark.parametrize(
+    ("question", "vi_label", "en_label"),
+    [
+        ("lễ hội tháng 9", "tháng 9/2026", "in September 2026"),
+        ("lễ hội tháng 12", "tháng 12/2025", "in December 2025"),
+        ("lễ hội quý 3", "quý 3/2026", "in Q3 2026"),
+        ("lễ hội năm 2025", "năm 2025", "in 2025"),
+        ("lễ hội từ 1/9 đến 30/9", "1/9–30/9/2026", "1/9–30/9/2026"),
+        ("lễ hội từ 20/12 đến 5/1", "20/12/2025–5/1/2026", "20/12/2025–5/1/2026"),
+        ("lễ hội since:36h", "trong 36 giờ qua", "in the last 36 hours"),
+    ],
+)
+def test_summary_line_names_the_new_periods(question, vi_label, en_label):
+    q = ask(question)
+    assert summary_line(3, "vi", period=question_period(q, "vi")) == f"Tìm thấy 3 bài {vi_label}"
+    assert question_period(q, "en") == en_label
