@@ -16,7 +16,7 @@ import functools
 import re
 from collections.abc import Sequence
 
-from bot.textnorm import canonical_tones, fold_vietnamese, nfc
+from bot.textnorm import fold_vietnamese, nfc
 
 _TOKEN = re.compile(r"[^\W_]+")
 
@@ -58,7 +58,7 @@ Key = tuple[str, ...]
 
 def folded_key(tokens: Sequence[str]) -> Key:
     """Tokens compared without case or accents (`Ủy`, `uỷ` and `uy` are one key)."""
-    return tuple(fold_vietnamese(canonical_tones(t)).casefold() for t in tokens)
+    return tuple(fold_vietnamese(t).casefold() for t in tokens)  # no marks left: tone placement is moot
 
 
 def form_key(text: str) -> Key:
@@ -81,23 +81,32 @@ class Abbreviations:
             for key in merged:
                 self._classes[key] = frozenset(merged)
         self.longest = max((len(k) for k in self._classes), default=0)
+        self._firsts = frozenset(k[0] for k in self._classes)
 
     def other_forms(self, tokens: Sequence[str]) -> list[Key]:
         """The folded forms equivalent to `tokens`, itself excluded, in a stable order."""
-        key = folded_key(tokens)
+        return self.others_of(folded_key(tokens))
+
+    def others_of(self, key: Key) -> list[Key]:
+        """`other_forms` for a key already folded (`folded_key`)."""
+        if not key or key[0] not in self._firsts:
+            return []
         return sorted(self._classes.get(key, frozenset()) - {key})
 
-    def longest_run(self, words: Sequence[Sequence[str] | None], start: int) -> int:
-        """How many of `words[start:]` (None: not a plain word) together spell a known form; 0 if none."""
-        tokens: list[str] = []
+    def longest_run(self, words: Sequence[Key | None], start: int) -> int:
+        """How many folded words of `words[start:]` (None: not a plain word) spell a known form; 0 if none."""
+        first = words[start] if start < len(words) else None
+        if not first or first[0] not in self._firsts:
+            return 0
+        tokens: Key = ()
         best = 0
         for count, word in enumerate(words[start:], 1):
             if word is None:
                 break
-            tokens.extend(word)
+            tokens += word
             if len(tokens) > self.longest:
                 break
-            if folded_key(tokens) in self._classes:
+            if tokens in self._classes:
                 best = count
         return best
 

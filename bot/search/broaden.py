@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.search.abbreviations import Abbreviations
+from bot.search.abbreviations import Abbreviations, folded_key
 from bot.search.query import Query, Term
 
 # A question that found nothing in a short period is asked again over a longer one first.
@@ -62,7 +62,7 @@ def _plain(group: tuple[Term, ...]) -> bool:
 def _units(query: Query, count: Callable[[Query], int], abbreviations: Abbreviations) -> list[tuple[int, int]]:
     """[start, end) ranges of group indices that may be dropped as a whole."""
     groups = query.groups
-    words = [g[0].tokens if len(g) == 1 and not g[0].phrase else None for g in groups]
+    words = [folded_key(g[0].tokens) if len(g) == 1 and not g[0].phrase else None for g in groups]
     units: list[tuple[int, int, bool]] = []  # start, end, a known abbreviation or expansion
     i = 0
     while i < len(groups):

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from bot.errors import QueryError
 from bot.ids import is_valid_id
-from bot.search.abbreviations import DEFAULT_ABBREVIATIONS, Abbreviations
+from bot.search.abbreviations import DEFAULT_ABBREVIATIONS, Abbreviations, folded_key
 from bot.textnorm import canonical_tones, has_diacritics, nfc
 
 # Straight and typographic quotes: phone keyboards turn " into “ ” by themselves.
@@ -286,8 +286,11 @@ def term_expression(tokens: Sequence[str]) -> str:
 
 def _alternatives(term: Term, abbreviations: Abbreviations) -> list[str]:
     """The term itself, then every other form of it when it is a known abbreviation or expansion."""
-    own = term_expression(term.tokens)
-    return [own] + [f'{ALL_COLUMNS} : "{" ".join(form)}"' for form in abbreviations.other_forms(term.tokens)]
+    return [term_expression(term.tokens), *map(_form, abbreviations.other_forms(term.tokens))]
+
+
+def _form(key: tuple[str, ...]) -> str:
+    return f'{ALL_COLUMNS} : "{" ".join(key)}"'
 
 
 def _either(alternatives: list[str]) -> str:
@@ -297,18 +300,21 @@ def _either(alternatives: list[str]) -> str:
 def _positive(groups: Sequence[tuple[Term, ...]], abbreviations: Abbreviations) -> list[str]:
     """One FTS expression per AND-ed unit; single words that spell an expansion become one unit."""
     out: list[str] = []
-    words = [g[0].tokens if len(g) == 1 and not g[0].phrase else None for g in groups]
+    words = [folded_key(g[0].tokens) if len(g) == 1 and not g[0].phrase else None for g in groups]
     i = 0
     while i < len(groups):
         run = abbreviations.longest_run(words, i)
         if run > 1:  # "ủy ban nhân dân" typed as words: those words, or any other form
             typed = " AND ".join(term_expression(g[0].tokens) for g in groups[i : i + run])
-            tokens = tuple(tok for g in groups[i : i + run] for tok in g[0].tokens)
-            others = [f'{ALL_COLUMNS} : "{" ".join(form)}"' for form in abbreviations.other_forms(tokens)]
-            out.append(_either([f"({typed})", *others]))
+            key = tuple(tok for word in words[i : i + run] for tok in word or ())
+            out.append(_either([f"({typed})", *map(_form, abbreviations.others_of(key))]))
             i += run
             continue
-        out.append(_either([alt for term in groups[i] for alt in _alternatives(term, abbreviations)]))
+        word = words[i]
+        if word is not None:  # its folded key is known already
+            out.append(_either([term_expression(groups[i][0].tokens), *map(_form, abbreviations.others_of(word))]))
+        else:
+            out.append(_either([alt for term in groups[i] for alt in _alternatives(term, abbreviations)]))
         i += 1
     return out
 
