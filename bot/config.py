@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +33,8 @@ class Organization:
     aliases: tuple[str, ...] = ()
     timezone: str = "Asia/Ho_Chi_Minh"
     language: str = "vi"
+    # abbreviation → its expansions, added to (or replacing) bot.search.abbreviations' defaults
+    abbreviations: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -214,7 +216,7 @@ def _organization(r: _Reader, data: Any) -> Organization:
     d = r.mapping(data, "organization")
     if not d:
         raise r.fail("organization", "is required")
-    r.unknown(d, {"name", "aliases", "timezone", "language"}, "organization")
+    r.unknown(d, {"name", "aliases", "timezone", "language", "abbreviations"}, "organization")
     tz = r.text(d.get("timezone"), "organization.timezone", required=False) or "Asia/Ho_Chi_Minh"
     try:
         ZoneInfo(tz)
@@ -228,7 +230,23 @@ def _organization(r: _Reader, data: Any) -> Organization:
         aliases=r.texts(d.get("aliases"), "organization.aliases"),
         timezone=tz,
         language=lang,
+        abbreviations=_abbreviations(r, d.get("abbreviations")),
     )
+
+
+def _abbreviations(r: _Reader, data: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`{UBND: ủy ban nhân dân, TP.HCM: [TPHCM, thành phố Hồ Chí Minh]}` → pairs (each must have letters)."""
+    out = []
+    for key, value in r.mapping(data, "organization.abbreviations").items():
+        path = f"organization.abbreviations.{key}"
+        forms = (r.text(key, path), *r.texts(value, path))
+        if len(forms) < 2:
+            raise r.fail(path, "needs at least one expansion")
+        for form in forms:
+            if not any(c.isalnum() for c in form):
+                raise r.fail(path, f"{form!r} has no letters or digits")
+        out.append((forms[0], forms[1:]))
+    return tuple(out)
 
 
 def _positive_int(value: Any) -> int:
@@ -295,6 +313,8 @@ _DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 
 def _date(value: Any) -> date:
     """`YYYY-MM-DD` (YAML's own date form, single-digit month and day allowed) → a real date."""
+    if isinstance(value, date) and not isinstance(value, datetime):  # a dict built in code
+        return value
     match = _DATE.match(value) if isinstance(value, str) else None
     try:
         if match:

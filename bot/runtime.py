@@ -22,6 +22,7 @@ from bot.saved_queries.campaigns import compile_campaigns
 from bot.saved_queries.registry import Registry
 from bot.saved_queries.retag import RetagReport, retag_changed
 from bot.saved_queries.saved_query import CAMPAIGN, SavedQuery
+from bot.search.abbreviations import abbreviations_for
 from bot.search.engine import SearchEngine
 from bot.search.facets import SourceMap
 from bot.store.articles import AfterInsertHook
@@ -120,12 +121,14 @@ class Runtime:
     def engine(self) -> SearchEngine:
         """A search engine on this thread's read connections."""
         engine = getattr(self._local, "engine", None)
-        if engine is None or engine.tz != self.config.organization.tz:
+        abbreviations = abbreviations_for(self.config.organization.abbreviations)  # cached per table
+        if engine is None or engine.tz != self.config.organization.tz or engine.abbreviations is not abbreviations:
             engine = SearchEngine(
                 self.reader(),
                 self.config.organization.tz,
                 source_map=self.source_map,
                 side_conn=self._thread_connection("side"),
+                abbreviations=abbreviations,
             )
             self._local.engine = engine
         return engine

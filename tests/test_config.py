@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from bot.config import load_config, parse_duration, parse_size
+from bot.config import config_from_dict, load_config, parse_duration, parse_size
 from bot.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,6 +90,16 @@ def test_source_url_checked(tmp_path: Path, patch: str, message: str | None) -> 
         ("access: {mode: secret}", "access.mode: must be private or public"),
         ("access: {admins: [abc]}", "access.admins[0]: must be a numeric Telegram id"),
         ("organization: {name: X, timezone: Mars/Base}", "organization.timezone: unknown time zone"),
+        ("organization: {name: X, abbreviations: [UBND]}", "organization.abbreviations: must be a mapping"),
+        ("organization: {name: X, abbreviations: {UBND: }}", "organization.abbreviations.UBND: needs at least one"),
+        (
+            "organization: {name: X, abbreviations: {SGD: [ok, {a: b}]}}",
+            "organization.abbreviations.SGD[1]: must be text",
+        ),
+        (
+            "organization: {name: X, abbreviations: {SGD: '!!!'}}",
+            "organization.abbreviations.SGD: '!!!' has no letters",
+        ),
     ],
 )
 def test_bad_values_name_the_key(tmp_path: Path, extra: str, fragment: str) -> None:
@@ -194,3 +205,18 @@ def test_check_config_and_poll_refuse_the_same_campaign_in_the_same_line(
         assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", check.stderr), command
     assert check.stderr.startswith(f"error: {path}: {key}") and check.stderr.count("\n") == 1
     assert not db.exists()  # refused before anything was opened
+
+
+def test_organization_abbreviations_are_read_in_order() -> None:
+    text = MINIMAL.replace(
+        'aliases: ["Sở Thông tin và Truyền thông Phú Thọ"]}',
+        'aliases: ["Sở Thông tin và Truyền thông Phú Thọ"], '
+        'abbreviations: {SGD: "Sở Giáo dục", "TP. Việt Trì": [TPVT, thành phố Việt Trì]}}',
+    )
+    path = Path(__file__).parent / "_never_written.yaml"
+
+    config = config_from_dict(yaml.safe_load(text), str(path))
+    assert config.organization.abbreviations == (
+        ("SGD", ("Sở Giáo dục",)),
+        ("TP. Việt Trì", ("TPVT", "thành phố Việt Trì")),
+    )

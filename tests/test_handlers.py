@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import re
 import sqlite3
 import sys
@@ -29,6 +30,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.telegram.app import PerChatUpdateProcessor, build_application, running
 from bot.telegram.context import SERVICES_KEY
+from bot.telegram.i18n import t
 from tests.conftest import BOT_TOKEN, BOT_USERNAME, config_dict, rss
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram import FakeTelegram, RecordedCall, parse_html
@@ -263,6 +265,51 @@ def test_nothing_found_suggests_a_broader_question(srv: FakeTelegram) -> None:
     reply = ask(srv, lan, "tàu vũ trụ sao hỏa hôm nay")
     assert reply.text.startswith("Không tìm thấy bài nào hôm nay"), reply.text
     assert "ví dụ" in reply.text
+
+
+def test_nothing_found_never_cuts_a_word(srv: FakeTelegram) -> None:
+    lan = srv.user(LAN, "Lan", language_code="vi")
+    reply = ask(srv, lan, "giá vàng Đồng Tháp hôm qua")
+    assert "<code>giá vàng Đồng Tháp tuần này</code>" in (reply.html or ""), reply.html
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cảm ơn", "Bạn muốn tìm tin gì?"),
+        ("?", "Bạn muốn tìm tin gì?"),
+        ("AND OR", "Bạn muốn tìm tin gì?"),
+        ("-x", "cần ít nhất một từ để tìm"),
+        ("bão since:2m", "since:2m cần đơn vị ngày, tuần hoặc giờ, ví dụ since:60d"),
+        ("chuyển đổi số source:baodongtha", "có phải ý bạn là source:baodongthap"),
+        ("chuyển đổi số source:khongco", "gõ /sources để xem danh sách"),
+    ],
+)
+def test_questions_are_explained_never_the_generic_error(srv: FakeTelegram, text: str, expected: str) -> None:
+    lan = srv.user(LAN, "Lan", language_code="vi")
+    reply = ask(srv, lan, text)
+    assert expected in reply.text, reply.text
+    assert_valid(reply)
+
+
+def test_random_questions_through_the_handler_never_get_the_generic_error(srv: FakeTelegram) -> None:
+    lan = srv.user(LAN, "Lan", language_code="vi")
+    rng = random.Random(6)
+    words = ["chuyển", "đổi", "số", "Đồng", "Tháp", "OR", "AND", "-", '"', "since:7d", "since:2m", "source:x",
+             "source:baocantho", "tuần", "này", "tháng", "9", "quý", "3", "từ", "1/9", "đến", "?", "!!!", "😀",
+             "cảm", "ơn", "UBND", "TP.HCM", "-lũ", "NEAR(", "*"]  # fmt: skip
+    generic = t("error.generic", "vi")
+    questions = [" ".join(rng.choice(words) for _ in range(rng.randrange(1, 12))) for _ in range(40)]
+    questions.append(" ".join(["bão"] * 90))  # longer than the 64 words a query may have
+    for text in questions:
+        reply = ask(srv, lan, text)
+        assert reply.text != generic and "Traceback" not in reply.text, text
+
+
+def test_a_long_question_says_which_words_it_searched(srv: FakeTelegram) -> None:
+    lan = srv.user(LAN, "Lan", language_code="vi")
+    reply = ask(srv, lan, "chuyển đổi số " + " ".join(["số"] * 70))
+    assert "Câu hỏi dài: chỉ tìm theo 64 từ đầu, bỏ qua 6 từ." in reply.text, reply.text
 
 
 def test_search_pages_with_buttons(srv: FakeTelegram) -> None:

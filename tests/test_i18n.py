@@ -19,6 +19,7 @@ from bot.telegram.i18n import (
     nothing_found,
     period_label,
     pick_language,
+    question_period,
     suggest_broader,
     summary_line,
     t,
@@ -170,11 +171,14 @@ def ask(text: str) -> Question:
 @pytest.mark.parametrize(
     ("question", "lang", "suggestion", "period"),
     [
-        ("lũ lụt hôm nay", "vi", "lũ tuần này", "period.this_week"),
+        ("lũ lụt hôm nay", "vi", "lũ lụt tuần này", "period.this_week"),
         ("bão hôm qua", "vi", "bão tuần này", "period.this_week"),
+        ("giá vàng hôm qua", "vi", "giá vàng tuần này", "period.this_week"),  # was "giá tuần này"
+        ("Phú Thọ", "vi", "chuyển đổi số tháng này", "period.this_month"),  # was "Phú": the example instead
         ("floods this week", "en", "floods this month", "period.this_month"),
-        ("Đền Hùng", "vi", "Đền", None),
-        ("lễ hội 7 ngày qua", "vi", "lễ", None),
+        ("Đền Hùng năm nay trên VnExpress", "vi", "Đền Hùng năm nay", "period.this_year"),  # every outlet
+        ("Đền Hùng tháng 9/2026 trên VnExpress", "vi", "Đền Hùng tháng 9/2026", "period.month"),
+        ('"lễ hội" từ 1/9 đến 30/9 trên VnExpress', "vi", '"lễ hội"', None),  # a range label does not read back
     ],
 )
 def test_suggest_broader_is_a_question_nlq_reads_more_widely(question, lang, suggestion, period):
@@ -190,7 +194,7 @@ def test_suggestion_keeps_the_campaign_by_name():
 def test_nothing_found_message():
     text = nothing_found(ask("lũ lụt hôm nay"), "vi")
     assert text == (
-        "Không tìm thấy bài nào hôm nay. Thử bỏ bớt từ khóa hoặc mở rộng thời gian, ví dụ: <code>lũ tuần này</code>"
+        "Không tìm thấy bài nào hôm nay. Thử bỏ bớt từ khóa hoặc mở rộng thời gian, ví dụ: <code>lũ lụt tuần này</code>"
     )
     assert_valid_html(nothing_found(ask("Đền"), "en"))
     assert "<code>digital transformation this month</code>" in nothing_found(ask("Đền"), "en")
@@ -207,8 +211,8 @@ def test_help_examples_are_understood(lang):
     assert len(examples) >= 3
     for example in examples:
         q = ask(example)
-        assert q.query or q.campaign_id, example
-        assert len(q.query.split()) <= 4, (example, q.query)
+        assert q.query.has_words or q.campaign_id, example
+        assert q.query.token_count() <= 4, (example, q.query)
         assert q.period or q.source_ids, example
 
 
@@ -231,3 +235,21 @@ def test_english_counts_agree_with_their_number(n: int) -> None:
         "<b>Đền Hùng</b>: 1 article in 7 days, 3 articles in 30 days"
     )
     assert t("campaigns.row", "vi", name="Đền Hùng", d7=1, d30=3) == "<b>Đền Hùng</b>: 1 bài 7 ngày, 3 bài 30 ngày"
+
+
+@pytest.mark.parametrize(
+    ("question", "vi_label", "en_label"),
+    [
+        ("lễ hội tháng 9", "tháng 9/2026", "in September 2026"),
+        ("lễ hội tháng 12", "tháng 12/2025", "in December 2025"),
+        ("lễ hội quý 3", "quý 3/2026", "in Q3 2026"),
+        ("lễ hội năm 2025", "năm 2025", "in 2025"),
+        ("lễ hội từ 1/9 đến 30/9", "1/9–30/9/2026", "1/9–30/9/2026"),
+        ("lễ hội từ 20/12 đến 5/1", "20/12/2025–5/1/2026", "20/12/2025–5/1/2026"),
+        ("lễ hội since:36h", "trong 36 giờ qua", "in the last 36 hours"),
+    ],
+)
+def test_summary_line_names_the_new_periods(question, vi_label, en_label):
+    q = ask(question)
+    assert summary_line(3, "vi", period=question_period(q, "vi")) == f"Tìm thấy 3 bài {vi_label}"
+    assert question_period(q, "en") == en_label

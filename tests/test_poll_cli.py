@@ -153,6 +153,14 @@ def test_search_never_tracebacks(archive) -> None:
         assert proc.returncode in (0, 2), query
 
 
+def test_search_unknown_source_names_the_closest_ids(archive) -> None:
+    proc = mediabot(archive["config"], archive["db"], "search", "bão", "source:vnexpres")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == "error: source:vnexpres is not a monitored outlet; did you mean source:vnexpress?"
+    known = mediabot(archive["config"], archive["db"], "search", "số", "source:vnexpress")
+    assert known.returncode == 0, known.stderr
+
+
 def test_sources_json_contract(archive) -> None:
     proc = mediabot(archive["config"], archive["db"], "sources", "--json")
     assert proc.returncode == 0, proc.stderr

@@ -12,6 +12,7 @@ import pytest
 from bot.config import Source
 from bot.errors import QueryError
 from bot.models import Article
+from bot.search.abbreviations import Abbreviations
 from bot.search.engine import SearchEngine
 from bot.search.query import ALL_COLUMNS, EXACT_COLUMNS, MAX_TOKENS, fts_tokens, parse_query
 from bot.store.articles import store_articles
@@ -23,7 +24,8 @@ NOW = datetime(2026, 11, 15, 3, 0, tzinfo=UTC)
 
 
 def parse(text: str):
-    return parse_query(text, now=NOW, tz=TZ)
+    """The language alone, without abbreviation expansion (tested in test_abbreviations.py)."""
+    return parse_query(text, now=NOW, tz=TZ, abbreviations=Abbreviations(()))
 
 
 def folded(text: str) -> str:

@@ -306,3 +306,25 @@ def test_every_engine_path_honours_the_campaign_filter(conn: sqlite3.Connection)
         assert {
             by_id[i] for i in matching_ids(conn, plan_query(engine.parse('"Phú Thọ" OR bão'), campaign="pt"), every)
         } == (inside - {"hung_vtv"})
+
+
+def test_campaigns_use_the_organizations_own_abbreviations(conn: sqlite3.Connection) -> None:
+    """`organization.abbreviations` reaches the campaign compiler, as it reaches /search."""
+    config = Config(
+        organization=Organization(name="Sở TT&TT Phú Thọ", abbreviations=(("SGDĐT", ("Sở Giáo dục và Đào tạo",)),)),
+        campaigns=(Campaign(id="sgd", name="Giáo dục", query="SGDĐT"),),
+        path=Path("feeds.yaml"),
+    )
+    registry = Registry()
+    registry.replace(CAMPAIGN, compile_campaigns(config, now=NOW))
+    batch = [
+        _article("long", "vtv", 1, "Sở Giáo dục và Đào tạo Phú Thọ khai giảng"),
+        _article("short", "vtv", 1, "SGDĐT công bố lịch thi"),
+        _article("none", "vtv", 1, "Sở Y tế Phú Thọ tiêm chủng"),
+    ]
+    store_articles(conn, [(batch, None)], hooks=[registry.record_matches])
+    assert tags(conn) == {("sgd", "long"), ("sgd", "short")}
+    # Without the organization's table the expansion is unknown: only the literal form matches.
+    assert compile_campaigns(_config(Campaign(id="sgd", name="x", query="SGDĐT")), now=NOW)[0].plan.match != (
+        registry.active(CAMPAIGN)[0].plan.match
+    )

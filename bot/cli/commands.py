@@ -18,11 +18,13 @@ from bot.errors import DatabaseUnavailable
 from bot.ingest.poller import PollReport
 from bot.runtime import Runtime
 from bot.saved_queries.campaigns import compile_campaigns
+from bot.search.abbreviations import abbreviations_for
 from bot.search.engine import SearchEngine
 from bot.search.types import MARK_END, MARK_START, SearchHit
+from bot.services.archive import check_sources
 from bot.services.sources import FeedResult, add_feeds
 from bot.store.db import open_db, open_readonly
-from bot.store.queries import active_feed_urls
+from bot.store.queries import active_feed_urls, outlets
 from bot.store.sources import polling_health, source_statuses
 
 log = logging.getLogger("mediabot")
@@ -118,6 +120,7 @@ def search(config: Config, db_path: str, query: str, *, limit: int, as_json: boo
     """Print the best matches of `query`."""
     engine = _read_only_engine(config, db_path)
     try:
+        check_sources(outlets(engine.conn), engine.parse(query).sources)  # source:typo → closest ids
         page = engine.search(query, limit=limit)
     finally:
         engine.close()
@@ -134,7 +137,12 @@ def search(config: Config, db_path: str, query: str, *, limit: int, as_json: boo
 
 def _read_only_engine(config: Config, db_path: str) -> SearchEngine:
     # No outlet map: it loads a row per article, worth it for the bot, not for one query.
-    return SearchEngine(open_readonly(db_path), config.organization.tz, side_conn=open_readonly(db_path))
+    return SearchEngine(
+        open_readonly(db_path),
+        config.organization.tz,
+        side_conn=open_readonly(db_path),
+        abbreviations=abbreviations_for(config.organization.abbreviations),
+    )
 
 
 def sources(config: Config, db_path: str, *, as_json: bool) -> int:

@@ -15,6 +15,7 @@ from datetime import datetime
 from bot.config import Config
 from bot.errors import ConfigError, QueryError
 from bot.saved_queries.saved_query import CAMPAIGN, SavedQuery, compile_saved_query
+from bot.search.abbreviations import abbreviations_for
 from bot.search.plan import first_id_since, matching_ids
 
 _INSERT = "INSERT OR IGNORE INTO campaign_articles (campaign_id, article_id) VALUES (?, ?)"
@@ -27,12 +28,20 @@ def compile_campaigns(config: Config, *, now: datetime | None = None) -> tuple[S
     so a query one of them accepts, none refuses.
     """
     tz = config.organization.tz
+    abbreviations = abbreviations_for(config.organization.abbreviations)
     compiled = []
     for i, campaign in enumerate(config.campaigns):
         try:
             compiled.append(
                 compile_saved_query(
-                    CAMPAIGN, campaign.id, campaign.name, campaign.query, since=campaign.since, tz=tz, now=now
+                    CAMPAIGN,
+                    campaign.id,
+                    campaign.name,
+                    campaign.query,
+                    since=campaign.since,
+                    tz=tz,
+                    abbreviations=abbreviations,
+                    now=now,
                 )
             )
         except QueryError as err:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from bot.search.abbreviations import DEFAULT_ABBREVIATIONS, Abbreviations
 from bot.search.plan import SearchPlan, plan_query
 from bot.search.query import parse_query
 
@@ -41,11 +42,12 @@ def compile_saved_query(
     *,
     since: date | None,
     tz: ZoneInfo,
+    abbreviations: Abbreviations = DEFAULT_ABBREVIATIONS,
     now: datetime | None = None,
 ) -> SavedQuery:
     """Compile the query text and its start date; QueryError when the text means nothing."""
     # A relative `since:` inside a saved query counts from the moment it is compiled.
-    parsed = parse_query(query, now=now or datetime.now(UTC), tz=tz)
+    parsed = parse_query(query, now=now or datetime.now(UTC), tz=tz, abbreviations=abbreviations)
     start = datetime.combine(since, time(0), tzinfo=tz) if since else None
     plan = plan_query(parsed, since=start)
     return SavedQuery(query_id, kind, name, query, since, plan, _fingerprint(kind, query, since, tz, plan))

@@ -21,6 +21,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bot.search.abbreviations import DEFAULT_ABBREVIATIONS, Abbreviations
 from bot.search.facets import SourceMap
 from bot.search.plan import (
     CHUNK,
@@ -64,6 +65,7 @@ class SearchEngine:
         rank_window: int = RANK_WINDOW,
         source_map: SourceMap | None = None,
         side_conn: sqlite3.Connection | None = None,
+        abbreviations: Abbreviations = DEFAULT_ABBREVIATIONS,
     ) -> None:
         self.conn = conn
         self.tz = tz
@@ -73,6 +75,7 @@ class SearchEngine:
         # A second connection to the same database for the pass that can run in parallel;
         # only this engine's thread uses it, and it waits for the result before returning.
         self.side_conn = side_conn
+        self.abbreviations = abbreviations  # the organization's table (feeds.yaml) on top of the defaults
 
     def close(self) -> None:
         """Close the engine's connections (for engines made by open_engine)."""
@@ -82,7 +85,7 @@ class SearchEngine:
 
     def parse(self, query: str) -> ParsedQuery:
         """Compile a query against the engine's clock and timezone (QueryError when meaningless)."""
-        return parse_query(query, now=self._clock(), tz=self.tz)
+        return parse_query(query, now=self._clock(), tz=self.tz, abbreviations=self.abbreviations)
 
     def plan(
         self,

@@ -11,7 +11,8 @@ from bot.textnorm import fold_vietnamese
 PERIOD_KEYS = (
     "period.today", "period.yesterday", "period.this_week", "period.last_week", "period.last_n_days",
     "period.this_month", "period.last_month", "period.this_year", "period.last_year",
-    "period.last_24_hours", "period.since_date",
+    "period.last_24_hours", "period.since_date", "period.last_n_hours", "period.month", "period.quarter",
+    "period.year", "period.range",
 )  # fmt: skip
 
 # "#" stands for a number typed in digits; "days:N" is a rolling window, "days:N*" N per unit typed.
@@ -41,7 +42,34 @@ TIME_PHRASES: tuple[tuple[str, str], ...] = (
     ("past # weeks", "days:7*"),
     ("# tháng qua", "days:30*"), ("# tháng gần đây", "days:30*"), ("last # months", "days:30*"),
     ("past # months", "days:30*"),
+    # A month, quarter or year named by number: "month" reads (month[, year]), "month=9" (year?).
+    ("tháng #", "month"), ("tháng # #", "month"), ("tháng # năm #", "month"),
+    ("quý #", "quarter"), ("quý # #", "quarter"), ("quý # năm #", "quarter"),
+    ("năm #", "year"), ("in #", "year"),
 )  # fmt: skip
+
+
+def _calendar_phrases() -> tuple[tuple[str, str], ...]:
+    """Quarters in Roman numerals and as Q3, English month names, date ranges "từ 1/9 đến 30/9"."""
+    out: list[tuple[str, str]] = []
+    for n, roman in enumerate(("i", "ii", "iii", "iv"), 1):
+        for tail in ("", " #", " năm #"):
+            out += [(f"quý {roman}{tail}", f"quarter={n}"), (f"q{n}{tail}", f"quarter={n}")]
+    months = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+              "october", "november", "december")  # fmt: skip
+    for n, name in enumerate(months, 1):  # bare "may"/"march" are words: only with "in" or a year
+        out += [(f"in {name}", f"month={n}"), (f"in {name} #", f"month={n}"), (f"{name} #", f"month={n}")]
+    dates = ("# #", "# # #")  # day/month, day/month/year
+    for start in ("từ", "từ ngày", "from"):
+        for first in dates:
+            out.append((f"{start} {first}", f"from:{first.count('#')}"))
+            for to in ("đến", "tới", "đến ngày", "to", "until"):
+                out += [(f"{start} {first} {to} {last}", f"range:{first.count('#')}:{last.count('#')}")
+                        for last in dates]  # fmt: skip
+    return tuple(out)
+
+
+TIME_PHRASES += _calendar_phrases()
 
 # Question words and politeness: dropped wherever they stand (as whole words only).
 VI_FILLER: tuple[str, ...] = (
@@ -52,13 +80,14 @@ VI_FILLER: tuple[str, ...] = (
     "tìm giúp", "tìm cho", "tìm kiếm", "xem giúp", "mới nhất", "gần đây", "hay không", "hay chưa",
     "đề cập", "nhắc đến", "nhắc tới", "viết về", "nói về", "đăng về", "bài nào", "tin nào", "những gì",
     "về", "không", "các", "tin", "xem", "giúp", "gì", "nào", "bao nhiêu", "thử",
+    "cảm ơn", "cám ơn", "xin chào", "chào bạn", "chào bot", "ok", "oke", "okay", "alo",
 )  # fmt: skip
 # Fillers whose unaccented spelling is also a common content word (noi/Nội, dang/Đảng, da/Đà,
 # cua/cửa, tim/tim mạch, hay/hay, vay/vay vốn, ...): dropped only when typed with accents.
 VI_FILLER_ACCENTED_ONLY: tuple[str, ...] = (
     "có", "bài", "chưa", "những", "cho", "tìm", "hãy", "với", "được", "đã", "đăng", "nói", "của",
     "ạ", "nhé", "nha", "nhỉ", "vậy", "thế", "đang", "đâu", "đến", "tới", "ở", "tại", "trên", "mình",
-    "tôi", "ơi", "bạn", "bot", "hả", "à", "vâng", "dạ", "viết",
+    "tôi", "ơi", "bạn", "bot", "hả", "à", "vâng", "dạ", "viết", "chào", "ừ",
 )  # fmt: skip
 EN_FILLER: tuple[str, ...] = (
     "is there", "are there", "show me", "tell me", "give me", "do you have", "have there been",
@@ -67,6 +96,7 @@ EN_FILLER: tuple[str, ...] = (
     "show", "some", "get", "list", "latest", "recent", "related", "to", "regarding", "concerning",
     "published", "posted", "written", "did", "does", "do", "have", "has", "been", "from", "at", "by",
     "s", "i", "can", "you", "want", "see", "look", "up", "for", "of", "with",
+    "thanks", "thank you", "thank", "hello", "hi", "hey", "ok", "okay", "bye",
 )  # fmt: skip
 # Weak words dropped only when more than four content words remain (they would make
 # "all words must match" too strict), kept in a short question where they may matter.
@@ -81,7 +111,8 @@ PROTECTED: tuple[str, ...] = (
     "bài học", "bài toán", "bài hát", "bài thuốc", "bài bản", "bài trừ", "hàng không", "không gian",
     "không khí", "không quân", "phòng không", "không ảnh", "trở về", "quay về", "về hưu", "về đích",
     "về nguồn", "xem xét", "tìm hiểu", "giúp đỡ", "được mùa", "nói chuyện", "đăng ký", "đăng kiểm",
-    "đăng cai", "cái gì", "nông thôn mới", "fake news", "news agency",
+    "đăng cai", "cái gì", "nông thôn mới", "fake news", "news agency", "chào mừng", "chào đón",
+    "chào cờ",
 )  # fmt: skip
 # Words that may stand right before an outlet name: "trên báo VnExpress", "của Báo Phú Thọ".
 # "và"/"and" join two outlet names ("Dân trí và VnExpress").

@@ -1,14 +1,22 @@
-"""The query language shared by search, campaigns and subscriptions, compiled to an FTS5 MATCH string.
+"""The query language shared by /search, chat questions, campaigns and subscriptions.
 
     chuyen doi so                 words: all must match (no accents → every accented form)
     "Đền Hùng"                    a phrase; with accents it matches that spelling only
     a b OR c                      OR binds tighter than the implicit AND: a AND (b OR c)
     -word  -"a phrase"            exclusion
-    source:vnexpress              outlet filter (repeatable → any of)
-    since:7d  since:24h  since:2026-11-01   recency filter (a date is local midnight)
+    source:vnexpress              outlet filter (repeatable → any of); also nguồn:
+    since:7d  since:24h  since:2w  since:2026-11-01  since:25/11/2026
+                                  recency filter (a date is local midnight; months are refused:
+                                  `2m` could be minutes or months, write since:60d)
+    UBND, TP.HCM, CĐS …           an abbreviation also finds its expansions and back
+                                  (bot.search.abbreviations)
 
-The MATCH string is built from tokens, never from the user's text: every term becomes an
-FTS5 string of letters and digits only inside a column filter, so no input can be an FTS5
+One lexer (`lex`) reads the operator syntax into items; `build_query` turns items into a
+`Query` (AND of OR-groups, exclusions, outlet and time filters). /search parses its text
+with `parse`; bot.search.question reads a chat question with the same `lex`, `read_since`,
+`read_source` and `build_query`, so both mean the same by every operator. `compile_query`
+then builds the FTS5 MATCH string from tokens, never from the user's text: every term
+becomes a string of letters and digits inside a column filter, so no input can be an FTS5
 syntax error (raw text failed on 55 of 74 hand-written inputs, see design.md).
 """
 
@@ -16,30 +24,72 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from bot.errors import QueryError
 from bot.ids import is_valid_id
+from bot.search.abbreviations import DEFAULT_ABBREVIATIONS, Abbreviations, folded_key
 from bot.textnorm import canonical_tones, has_diacritics, nfc
 
 # Straight and typographic quotes: phone keyboards turn " into “ ” by themselves.
-_QUOTES = frozenset('"“”„‟')
-_FILTER = re.compile(r"^(source|since):(.*)$", re.IGNORECASE | re.DOTALL)
+_QUOTES = frozenset('"“”„‟«»＂″')
+_FILTER = re.compile(r"^(source|since|nguồn|nguon):(.*)$", re.IGNORECASE | re.DOTALL)
+_FILTER_NAMES = {"source": "source", "nguồn": "source", "nguon": "source", "since": "since"}
 _RELATIVE = re.compile(r"^(\d{1,5})([hdw])$")
+_MONTHS = re.compile(r"^(\d{1,4})(m|mo|th|tháng)?$")  # since:2m, since:3 — refused with a hint
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _VN_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")  # day/month/year, as written in Vietnam
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+_MAX_SPAN = timedelta(days=36_600)  # a century: larger spans are typos, and datetime must not underflow
 
 EXACT_COLUMNS = "{title body}"
 # An accent-free term is matched against every column: the folded columns give recall
 # (`dong` finds `Đồng`), the exact ones score a literal `dong` higher through bm25 weights.
 ALL_COLUMNS = "{title body title_fold body_fold}"
 MAX_TOKENS = 64  # a pasted headline is ~20 syllables; thousands of terms only cost time
+OR = "OR"
 
 _EMPTY = "Nothing to search for: type some words, e.g. chuyển đổi số"
 _ONLY_EXCLUDED = "Exclusions (-word) need at least one word to search for, e.g. bão -lũ"
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A word or a phrase: its unicode61 tokens as typed (case and accents kept)."""
+
+    tokens: tuple[str, ...]
+    phrase: bool = False  # typed in quotes (or a name kept whole): never split by a suggestion
+
+    def text(self) -> str:
+        """The term in the query language."""
+        joined = " ".join(self.tokens)
+        return f'"{joined}"' if self.phrase or len(self.tokens) > 1 else joined
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A structured query: AND of OR-groups of terms, exclusions, outlet and time filters."""
+
+    groups: tuple[tuple[Term, ...], ...] = ()
+    excluded: tuple[Term, ...] = ()
+    sources: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+
+    @property
+    def has_words(self) -> bool:
+        return bool(self.groups or self.excluded)
+
+    def token_count(self) -> int:
+        return sum(len(t.tokens) for g in self.groups for t in g) + sum(len(t.tokens) for t in self.excluded)
+
+    def text(self) -> str:
+        """The words (not the filters) in the query language, e.g. `bão OR lũ "miền Trung" -"sạt lở"`."""
+        parts = [f" {OR} ".join(t.text() for t in group) for group in self.groups]
+        return " ".join(parts + [f"-{t.text()}" for t in self.excluded])
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +103,17 @@ class ParsedQuery:
 
 
 @dataclass(frozen=True, slots=True)
-class _Term:
-    """One word or phrase as typed: its unicode61 tokens and whether it is negated."""
+class Item:
+    """One piece of lexed query text; `start`/`end` locate it in the text."""
 
-    tokens: tuple[str, ...]
-    negated: bool
-
-
-_OR = "OR"
+    kind: str  # "term" | "or" | "and" | "filter"
+    start: int
+    end: int
+    tokens: tuple[str, ...] = ()
+    negated: bool = False
+    phrase: bool = False
+    name: str = ""  # filter: "source" | "since"
+    value: str = ""
 
 
 def _is_token_char(char: str) -> bool:
@@ -83,56 +136,48 @@ def fts_tokens(text: str) -> tuple[str, ...]:
     return tuple(tokens)
 
 
-def _read_quoted(text: str, start: int) -> tuple[str, int]:
-    """Text up to the next quote mark (or the end: an unbalanced quote closes itself)."""
+def _scan_to(text: str, start: int, stop: frozenset[str], space: bool) -> int:
     end = start
-    while end < len(text) and text[end] not in _QUOTES:
+    while end < len(text) and text[end] not in stop and not (space and text[end].isspace()):
         end += 1
-    return text[start:end], end + 1
+    return end
 
 
-def _read_chunk(text: str, start: int) -> tuple[str, int]:
-    end = start
-    while end < len(text) and not text[end].isspace() and text[end] not in _QUOTES:
-        end += 1
-    return text[start:end], end
-
-
-def _lex(text: str) -> list[_Term | str | tuple[str, str]]:
-    """Items: a _Term, the string "OR", or a (key, value) filter."""
-    items: list[_Term | str | tuple[str, str]] = []
+def lex(text: str) -> list[Item]:
+    """Items of NFC `text`; raises QueryError only for an excluded filter (`-source:x`)."""
+    items: list[Item] = []
     i, n = 0, len(text)
     while i < n:
         if text[i].isspace():
             i += 1
             continue
-        dashes = i
+        start = i
         while i < n and text[i] == "-":
             i += 1
-        negated = i > dashes
+        negated = i > start
         if i >= n or text[i].isspace():
             continue  # a lone "-" means nothing
-        if text[i] in _QUOTES:
-            phrase, i = _read_quoted(text, i + 1)
-            items.append(_Term(fts_tokens(phrase), negated))
+        if text[i] in _QUOTES:  # an unbalanced quote closes itself at the end
+            end = _scan_to(text, i + 1, _QUOTES, space=False)
+            items.append(Item("term", start, end + 1, fts_tokens(text[i + 1 : end]), negated, phrase=True))
+            i = end + 1
             continue
-        chunk, i = _read_chunk(text, i)
-        items.append(_classify(chunk, negated))
+        end = _scan_to(text, i, _QUOTES, space=True)
+        items.append(_classify(text[i:end], start, end, negated))
+        i = end
     return items
 
 
-def _classify(chunk: str, negated: bool) -> _Term | str | tuple[str, str]:
-    if not negated and chunk == _OR:
-        return _OR
-    if not negated and chunk == "AND":
-        return _Term((), False)  # AND is implicit; an empty term is dropped later
+def _classify(chunk: str, start: int, end: int, negated: bool) -> Item:
+    if not negated and chunk in (OR, "AND"):
+        return Item(chunk.lower(), start, end)  # AND is implicit
     found = _FILTER.match(chunk)
     if found:
+        name = _FILTER_NAMES[found.group(1).lower()]
         if negated:
-            name = found.group(1).lower()
             raise QueryError(f"-{name}: cannot be excluded; use {name}:…", "not_excludable", name=name)
-        return found.group(1).lower(), found.group(2)
-    return _Term(fts_tokens(chunk), negated)
+        return Item("filter", start, end, name=name, value=found.group(2))
+    return Item("term", start, end, fts_tokens(chunk), negated)
 
 
 def _shown(value: str) -> str:
@@ -141,29 +186,43 @@ def _shown(value: str) -> str:
     return clean if len(clean) <= 30 else clean[:30] + "…"
 
 
-def _since(value: str, now: datetime, tz: ZoneInfo) -> datetime:
+def read_since(value: str, now: datetime, tz: tzinfo | None) -> tuple[datetime, timedelta | None]:
+    """`since:` value → (moment, span back from now; None for a date); QueryError with a hint."""
     value = value.strip().lower()
     relative = _RELATIVE.match(value)
     if relative:
-        return now - int(relative.group(1)) * _UNITS[relative.group(2)]
+        span = min(int(relative.group(1)) * _UNITS[relative.group(2)], _MAX_SPAN)
+        return now - span, span
+    months = _MONTHS.match(value)
+    if months:
+        days = min(int(months.group(1)) * (30 if months.group(2) else 1), _MAX_SPAN.days)
+        raise QueryError(
+            f"since:{_shown(value)} needs a unit of days, weeks or hours: e.g. since:{days}d",
+            "since_unit",
+            value=_shown(value),
+            days=days,
+        )
+    return datetime.combine(_date(value), time(0), tzinfo=tz), None
+
+
+def _date(value: str) -> date:
     iso, vn = _ISO_DATE.match(value), _VN_DATE.match(value)
     try:
         if iso:
-            day = date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
-        elif vn:
-            day = date(int(vn.group(3)), int(vn.group(2)), int(vn.group(1)))
-        else:
-            raise ValueError(value)
+            return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+        if vn:
+            return date(int(vn.group(3)), int(vn.group(2)), int(vn.group(1)))
     except ValueError:
-        raise QueryError(
-            f"since:{_shown(value)} is not a time: use since:7d, since:24h or since:2026-11-01",
-            "bad_since",
-            value=_shown(value),
-        ) from None
-    return datetime.combine(day, time(0), tzinfo=tz)
+        pass
+    raise QueryError(
+        f"since:{_shown(value)} is not a time: use since:7d, since:24h, since:2w, since:2026-11-01 or since:25/11/2026",
+        "bad_since",
+        value=_shown(value),
+    )
 
 
-def _source(value: str) -> str:
+def read_source(value: str) -> str:
+    """`source:` value → an outlet id (not yet checked against the outlets: see ArchiveService)."""
     source_id = value.strip().lower()
     if not is_valid_id(source_id):
         raise QueryError(
@@ -174,7 +233,50 @@ def _source(value: str) -> str:
     return source_id
 
 
-def term_expression(tokens: tuple[str, ...]) -> str:
+def group_terms(items: Iterable[Item]) -> tuple[tuple[tuple[Term, ...], ...], tuple[Term, ...]]:
+    """Positive OR-groups (AND-ed together) and exclusions; dangling ORs and empty terms are dropped."""
+    groups: list[list[Term]] = []
+    excluded: list[Term] = []
+    join_next = False
+    for item in items:
+        if item.kind == "or":
+            join_next = bool(groups)
+            continue
+        if item.kind != "term" or not item.tokens:
+            continue
+        term = Term(item.tokens, item.phrase)
+        if item.negated:
+            excluded.append(term)
+        elif join_next:
+            groups[-1].append(term)
+        else:
+            groups.append([term])
+        join_next = False
+    return tuple(tuple(g) for g in groups), tuple(excluded)
+
+
+def build_query(items: Sequence[Item], *, now: datetime, tz: ZoneInfo) -> Query:
+    """Items → Query: filters read (QueryError for a bad value), terms grouped."""
+    sources: list[str] = []
+    since: datetime | None = None
+    for item in items:
+        if item.kind == "filter" and item.name == "source":
+            sources.append(read_source(item.value))
+        elif item.kind == "filter":
+            moment = read_since(item.value, now, tz)[0]
+            since = moment if since is None else max(since, moment)
+    groups, excluded = group_terms(items)
+    return Query(groups, excluded, tuple(dict.fromkeys(sources)), since)
+
+
+def parse(text: str, *, now: datetime, tz: ZoneInfo) -> Query:
+    """Query text → Query (QueryError for a bad filter value; empty queries are refused at compile)."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=tz)
+    return build_query(lex(nfc(text or "")), now=now, tz=tz)
+
+
+def term_expression(tokens: Sequence[str]) -> str:
     """One word or phrase as an FTS5 string inside the column filter its accents call for."""
     text = " ".join(tokens)
     if has_diacritics(text):
@@ -182,66 +284,66 @@ def term_expression(tokens: tuple[str, ...]) -> str:
     return f'{ALL_COLUMNS} : "{text}"'
 
 
-def _groups(items: list[_Term | str | tuple[str, str]]) -> tuple[list[list[_Term]], list[_Term]]:
-    """Positive OR-groups (AND-ed together) and exclusions; dangling ORs and empty terms are dropped."""
-    groups: list[list[_Term]] = []
-    excluded: list[_Term] = []
-    join_next = False
-    for item in items:
-        if item == _OR:
-            join_next = bool(groups)
+def _alternatives(term: Term, abbreviations: Abbreviations) -> list[str]:
+    """The term itself, then every other form of it when it is a known abbreviation or expansion."""
+    return [term_expression(term.tokens), *map(_form, abbreviations.other_forms(term.tokens))]
+
+
+def _form(key: tuple[str, ...]) -> str:
+    return f'{ALL_COLUMNS} : "{" ".join(key)}"'
+
+
+def _either(alternatives: list[str]) -> str:
+    return alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")"
+
+
+def _positive(groups: Sequence[tuple[Term, ...]], abbreviations: Abbreviations) -> list[str]:
+    """One FTS expression per AND-ed unit; single words that spell an expansion become one unit."""
+    out: list[str] = []
+    words = [folded_key(g[0].tokens) if len(g) == 1 and not g[0].phrase else None for g in groups]
+    i = 0
+    while i < len(groups):
+        run = abbreviations.longest_run(words, i)
+        if run > 1:  # "ủy ban nhân dân" typed as words: those words, or any other form
+            typed = " AND ".join(term_expression(g[0].tokens) for g in groups[i : i + run])
+            key = tuple(tok for word in words[i : i + run] for tok in word or ())
+            out.append(_either([f"({typed})", *map(_form, abbreviations.others_of(key))]))
+            i += run
             continue
-        if not isinstance(item, _Term) or not item.tokens:
-            continue
-        if item.negated:
-            excluded.append(item)
-        elif join_next:
-            groups[-1].append(item)
+        word = words[i]
+        if word is not None:  # its folded key is known already
+            out.append(_either([term_expression(groups[i][0].tokens), *map(_form, abbreviations.others_of(word))]))
         else:
-            groups.append([item])
-        join_next = False
-    return groups, excluded
+            out.append(_either([alt for term in groups[i] for alt in _alternatives(term, abbreviations)]))
+        i += 1
+    return out
 
 
-def _display(term: _Term) -> str:
+def _display(term: Term) -> str:
     text = " ".join(term.tokens).lower()
     return canonical_tones(text) if has_diacritics(text) else text
 
 
-def _match_string(groups: list[list[_Term]], excluded: list[_Term]) -> str:
-    ands = []
-    for group in groups:
-        alternatives = [term_expression(t.tokens) for t in group]
-        ands.append(alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")")
-    match = " AND ".join(ands)
-    if excluded:
-        match = f"({match}) NOT (" + " OR ".join(term_expression(t.tokens) for t in excluded) + ")"
-    return match
-
-
-def parse_query(text: str, *, now: datetime, tz: ZoneInfo) -> ParsedQuery:
-    """Compile a user query; QueryError (with a message for the user) only when it cannot mean anything."""
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=tz)
-    items = _lex(nfc(text or ""))
-    sources: list[str] = []
-    since: datetime | None = None
-    for item in items:
-        if isinstance(item, tuple):
-            key, value = item
-            if key == "source":
-                sources.append(_source(value))
-            else:
-                moment = _since(value, now, tz)
-                since = moment if since is None else max(since, moment)
-    groups, excluded = _groups(items)
-    if sum(len(t.tokens) for g in groups for t in g) + sum(len(t.tokens) for t in excluded) > MAX_TOKENS:
+def compile_query(query: Query, abbreviations: Abbreviations = DEFAULT_ABBREVIATIONS) -> ParsedQuery:
+    """Query → MATCH string and filters; QueryError (with a message for the user) when it means nothing."""
+    if query.token_count() > MAX_TOKENS:
         raise QueryError(f"Query too long: at most {MAX_TOKENS} words", "too_long", max=MAX_TOKENS)
-    if not groups:
-        if excluded:
+    if not query.groups:
+        if query.excluded:
             raise QueryError(_ONLY_EXCLUDED, "only_excluded")
-        if not sources and since is None:
+        if not query.sources and query.since is None and query.until is None:
             raise QueryError(_EMPTY, "empty")
-        return ParsedQuery(None, tuple(dict.fromkeys(sources)), since, ())
-    terms = tuple(dict.fromkeys(_display(t) for g in groups for t in g))
-    return ParsedQuery(_match_string(groups, excluded), tuple(dict.fromkeys(sources)), since, terms)
+        return ParsedQuery(None, query.sources, query.since, ())
+    match = " AND ".join(_positive(query.groups, abbreviations))
+    if query.excluded:
+        negative = [alt for term in query.excluded for alt in _alternatives(term, abbreviations)]
+        match = f"({match}) NOT (" + " OR ".join(negative) + ")"
+    terms = tuple(dict.fromkeys(_display(t) for g in query.groups for t in g))
+    return ParsedQuery(match, query.sources, query.since, terms)
+
+
+def parse_query(
+    text: str, *, now: datetime, tz: ZoneInfo, abbreviations: Abbreviations = DEFAULT_ABBREVIATIONS
+) -> ParsedQuery:
+    """Compile query text; QueryError (with a message for the user) only when it cannot mean anything."""
+    return compile_query(parse(text, now=now, tz=tz), abbreviations)

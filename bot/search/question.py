@@ -1,13 +1,18 @@
 """Understand a question typed like to a colleague ("có bài nào về chuyển đổi số tuần này không?").
 
-`understand()` turns free text into a `Question`: a query in our search language plus
-the period, outlets and campaign it named. It is a pure function of the text, the
-clock and the configured names, so the bot and the CLI read questions the same way.
+`understand()` reads free text into a `Question`: the same structured `Query` that /search
+produces (bot.search.query), plus the period, outlets and campaign it named. It is a pure
+function of the text, the clock and the configured names, so the bot and the CLI read
+questions the same way.
 
-How a question is read, left to right, longest phrase first at each word:
-time expressions, campaign names/ids, outlet names/ids, organization aliases,
-protected compounds (content words that contain a filler: "công nghệ thông tin"),
-then filler  Whatever is left is the query.
+The text is lexed by the query language's own lexer, so every operator means what it
+means in /search: "phrases", OR, -exclusion, source:ID (nguồn:ID), since:7d|24h|2w|date;
+a bad operator value raises the same QueryError /search raises (the handler explains it).
+The words between operators are then read left to right, longest phrase first at each
+word: time expressions, campaign names/ids, outlet names/ids, organization aliases,
+protected compounds (content words that contain a filler: "công nghệ thông tin"), then
+filler. Whatever is left are the query's terms (at most MAX_TOKENS words: a longer
+question keeps its first ones and says how many it dropped).
 
 Accents: a word typed without accents matches every accented form ("tuan nay"
 reads as "tuần này"); a word typed with accents must match the accented spelling,
@@ -24,6 +29,13 @@ Periods (all bounds in the timezone of `now`; `until` is exclusive, None = open)
 - N ngày qua / last N days: now − N days → (also N tuần qua = 7N, N tháng qua = 30N)
 - tháng này / tháng trước, năm nay / năm ngoái: calendar month / year
 - 24 giờ qua / last 24 hours: now − 24 h →
+- tháng 9 / in September: that month of this year, or of last year while it is still ahead;
+  tháng 9/2026, tháng 9 năm 2026, September 2026: that month
+- quý 3 / quý III / Q3 (also /2026, năm 2026): a calendar quarter, the same way
+- năm 2025 / in 2025: that calendar year
+- từ 1/9 đến 30/9 / from 1/9 to 30/9 (years optional): [1/9 00:00, 1/10 00:00), the end day included
+- từ 1/9, từ 1/9/2026 / from 1/9: since that day
+- since:… as in /search: since:7d / since:2w (last N days), since:24h / since:36h, since:2026-11-01
 """
 
 from __future__ import annotations
@@ -33,9 +45,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 
-from bot.ids import is_valid_id
 from bot.search.lexicon import (
     EN_FILLER,
     EN_MARKERS,
@@ -48,42 +59,51 @@ from bot.search.lexicon import (
     VI_MARKERS,
     VI_SOFT,
 )
+from bot.search.periods import Period, last_days, last_hours, period
+from bot.search.query import MAX_TOKENS, Item, Query, group_terms, lex, read_since, read_source
 from bot.textnorm import canonical_tones, fold_vietnamese, has_diacritics, nfc
 
-_MAX_DAYS = 3660  # ten years: larger numbers are typos, and timedelta must not overflow
 _MAX_INPUT = 4096  # Telegram's own message limit; longer text is cut, not refused
-_WORD = re.compile(r"[^\W_]+")
-_QUOTED = re.compile(r'(-?)"([^"]*)"')
-_OPERATOR = re.compile(r"(?<!\S)(source|since|nguồn|nguon):(\S*)", re.IGNORECASE)
-_SINCE_DAYS = re.compile(r"^(\d{1,6})([dwm]?)$", re.IGNORECASE)
-_QUOTE_CHARS = str.maketrans({c: '"' for c in "“”„‟«»＂″"})
 _MAX_CONTENT_WORDS = 4
 
 
 @dataclass(frozen=True)
 class Question:
-    """What a free-text question asks for, ready for the search service."""
+    """What a free-text question asks for: a Query, plus what the answer should say about it."""
 
-    query: str
-    since: datetime | None = None
-    until: datetime | None = None
-    period: str | None = None
-    period_days: int | None = None
-    source_ids: tuple[str, ...] = ()
+    query: Query = field(default_factory=Query)
+    period: str | None = None  # catalogue key, e.g. period.this_week
+    period_days: int | None = None  # the N of period.last_n_days (of hours for period.last_n_hours)
     campaign_id: str | None = None
     language: str | None = None
+    dropped_words: int = 0  # words beyond MAX_TOKENS, left out of the search
+
+    @property
+    def since(self) -> datetime | None:
+        return self.query.since
+
+    @property
+    def until(self) -> datetime | None:
+        return self.query.until
+
+    @property
+    def source_ids(self) -> tuple[str, ...]:
+        return self.query.sources
 
 
 @dataclass(frozen=True, slots=True)
 class _Token:
-    text: str  # as typed
-    start: int
-    end: int
+    text: str  # as typed; "" for the place of a phrase, OR, AND or filter (a barrier)
+    item: int  # index of the lexed item it comes from
     exact: str  # lowercase, NFC, canonical tone placement
     folded: str  # exact without any diacritic
     accented: bool
     negated: bool = False  # typed as -word
-    glued: bool = False  # joined to the previous token by "-" (COVID-19)
+    glued: bool = False  # not the first token of its item (19 in COVID-19, HCM in TP.HCM)
+
+    @property
+    def barrier(self) -> bool:
+        return not self.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +118,11 @@ class _Entry:
 class _Reading:
     """Mutable state while one question is read."""
 
-    items: list[tuple[int, str]] = field(default_factory=list)  # (position, query item)
-    period: tuple[str, int | None, datetime | None, datetime | None] | None = None
+    period: Period | None = None
+    since: datetime | None = None  # from since: operators (the latest wins, as in /search)
     sources: list[str] = field(default_factory=list)
     campaign: str | None = None
+    aliases: dict[int, int] = field(default_factory=dict)  # first token → token count
 
 
 def _key(word: str) -> tuple[str, str, bool]:
@@ -153,92 +174,73 @@ def understand(
     campaigns: Sequence[tuple[str, str]],
     aliases: Sequence[str] = (),
 ) -> Question:
-    """Read a free-text question into a `Question` (never raises on any text)."""
+    """Read a free-text question; QueryError only for an operator typed with a bad value."""
     text = _clean_input(text)
+    items = lex(text)
     reading = _Reading()
-    text = _take_operators(text, reading, now)
-    text = _take_quoted(text, reading)
-    tokens = _tokens(text)
+    _read_operators(items, reading, now)
+    tokens = _tokens(items)
     language = _guess_language(tokens, text)
     dynamic = _dynamic_index(
         tuple((str(i), str(n)) for i, n in outlets),
         tuple((str(i), str(n)) for i, n in campaigns),
         tuple(str(a) for a in aliases),
     )
-    kinds = _scan(tokens, dynamic, language)
-    _apply(tokens, kinds, reading, now, text)
-    period = reading.period
+    kinds = _scan(tokens, dynamic, language, now)
+    _apply(tokens, kinds, reading, now)
+    content, dropped = _limit(_content(items, tokens, kinds, reading))
+    groups, excluded = group_terms(content)
+    found = reading.period
+    since = max((m for m in (reading.since, found[2] if found else None) if m is not None), default=None)
+    query = Query(groups, excluded, tuple(dict.fromkeys(reading.sources)), since, found[3] if found else None)
     return Question(
-        query=_assemble(reading.items),
-        since=period[2] if period else None,
-        until=period[3] if period else None,
-        period=period[0] if period else None,
-        period_days=period[1] if period else None,
-        source_ids=tuple(dict.fromkeys(reading.sources)),
+        query=query,
+        period=found[0] if found else None,
+        period_days=found[1] if found else None,
         campaign_id=reading.campaign,
         language=language,
+        dropped_words=dropped,
     )
 
 
 def _clean_input(text: str) -> str:
     if not isinstance(text, str):
         return ""
-    text = nfc(text[:_MAX_INPUT]).translate(_QUOTE_CHARS)
+    text = nfc(text[:_MAX_INPUT])
     # Control and format characters (zero-width joiners, bidi marks) only ever hide words.
     return "".join(" " if unicodedata.category(c)[0] in "CZ" and c != " " else c for c in text)
 
 
-def _blank(text: str, match: re.Match[str]) -> str:
-    """Replace a consumed span by spaces so later positions still refer to the input."""
-    return text[: match.start()] + " " * (match.end() - match.start()) + text[match.end() :]
-
-
-def _take_operators(text: str, reading: _Reading, now: datetime) -> str:
-    for match in list(_OPERATOR.finditer(text)):
-        name, value = match.group(1).lower(), match.group(2).lower()
-        if name == "since":
+def _read_operators(items: Sequence[Item], reading: _Reading, now: datetime) -> None:
+    """source: and since: exactly as /search reads them; the first since: names the period."""
+    for item in items:
+        if item.kind == "filter" and item.name == "source":
+            reading.sources.append(read_source(item.value))
+        elif item.kind == "filter":
+            moment, span = read_since(item.value, now, now.tzinfo)
+            reading.since = moment if reading.since is None else max(reading.since, moment)
             if reading.period is None:
-                reading.period = _since_operator(value, now)
-        elif is_valid_id(value):
-            reading.sources.append(value)
-        text = _blank(text, match)
-    return text
+                reading.period = _since_period(item.value, moment, span, now)
 
 
-def _since_operator(value: str, now: datetime) -> tuple[str, int | None, datetime | None, None] | None:
-    match = _SINCE_DAYS.match(value)
-    if match:
-        days = int(match.group(1)) * {"": 1, "d": 1, "w": 7, "m": 30}[match.group(2).lower()]
-        return _last_days(now, days)
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        return None
-    return "period.since_date", None, _midnight(day, now.tzinfo), None
+def _since_period(value: str, moment: datetime, span: timedelta | None, now: datetime) -> Period:
+    if span is None:
+        return "period.since_date", None, moment, None
+    if value.strip().lower().endswith("h"):
+        return last_hours(now, int(span.total_seconds() // 3600))
+    return last_days(now, span.days)
 
 
-def _take_quoted(text: str, reading: _Reading) -> str:
-    for match in list(_QUOTED.finditer(text)):
-        phrase = _clean_words(match.group(2))
-        if phrase:
-            reading.items.append((match.start(), f'{match.group(1)}"{phrase}"'))
-        text = _blank(text, match)
-    return text.replace('"', " ")  # an unbalanced quote means nothing
-
-
-def _clean_words(text: str) -> str:
-    return " ".join(_WORD.findall(text))
-
-
-def _tokens(text: str) -> list[_Token]:
+def _tokens(items: Sequence[Item]) -> list[_Token]:
+    """The words of the question in order; phrases, OR, AND and filters leave a barrier."""
     out: list[_Token] = []
-    for match in _WORD.finditer(text):
-        start, end = match.span()
-        before = text[start - 1] if start else " "
-        glued = before == "-" and bool(out) and out[-1].end == start - 1
-        negated = before == "-" and not glued and (start < 2 or text[start - 2].isspace())
-        exact, folded, accented = _key(match.group())
-        out.append(_Token(match.group(), start, end, exact, folded, accented, negated, glued))
+    for index, item in enumerate(items):
+        if item.kind != "term" or item.phrase:
+            out.append(_Token("", index, "", "", False))
+            continue
+        for k, word in enumerate(item.tokens):
+            exact, folded, accented = _key(word)
+            out.append(_Token(word, index, exact, folded, accented, item.negated, k > 0))
     return out
 
 
@@ -276,11 +278,11 @@ def _dynamic_entries(
 def _word_matches(token: _Token, key: tuple[str, str, bool], strict: bool) -> bool:
     if key[0] == "#":
         return token.text.isascii() and token.text.isdigit()
-    if token.folded != key[1]:
+    if token.folded != key[1] or token.barrier:
         return False
     if strict and not token.accented:
         return False
-    return token.exact == key[0] if token.accented and key[2] else True
+    return token.exact == key[0] if token.accented else True  # "nhà" is not the filler "nha"
 
 
 def _match_at(tokens: Sequence[_Token], i: int, entry: _Entry) -> bool:
@@ -292,15 +294,25 @@ def _match_at(tokens: Sequence[_Token], i: int, entry: _Entry) -> bool:
     )
 
 
+def _numbers(tokens: Sequence[_Token], i: int, entry: _Entry) -> list[int]:
+    return [int(t.text[:6]) for t in tokens[i : i + len(entry.keys)] if t.text.isascii() and t.text.isdigit()]
+
+
+def _period_at(tokens: Sequence[_Token], i: int, entry: _Entry, now: datetime) -> Period | None:
+    return period(entry.payload, _numbers(tokens, i, entry), now)
+
+
 def _best_at(
-    tokens: Sequence[_Token], i: int, indexes: Sequence[dict[str, list[_Entry]]], lang: str | None
+    tokens: Sequence[_Token], i: int, indexes: Sequence[dict[str, list[_Entry]]], lang: str | None, now: datetime
 ) -> _Entry | None:
     candidates = [
         entry
         for index in indexes
         for first in _first_keys(tokens[i])
         for entry in index.get(first, ())
-        if (entry.kind not in ("filler", "soft") or lang in (None, entry.payload)) and _match_at(tokens, i, entry)
+        if (entry.kind not in ("filler", "soft") or lang in (None, entry.payload))
+        and _match_at(tokens, i, entry)
+        and (entry.kind != "time" or _period_at(tokens, i, entry, now) is not None)
     ]
     if not candidates:
         return None
@@ -312,57 +324,35 @@ def _first_keys(token: _Token) -> tuple[str, ...]:
 
 
 def _scan(
-    tokens: Sequence[_Token], dynamic: dict[str, list[_Entry]], lang: str | None
+    tokens: Sequence[_Token], dynamic: dict[str, list[_Entry]], lang: str | None, now: datetime
 ) -> list[tuple[_Entry | None, int]]:
     """Leftmost-longest reading: for each token, the phrase it belongs to and the phrase's first index."""
     kinds: list[tuple[_Entry | None, int]] = []
     i = 0
     while i < len(tokens):
-        # -word, OR and the tail of a hyphenated word ("19" in COVID-19) never start a phrase.
-        free = not (tokens[i].negated or tokens[i].glued or tokens[i].text == "OR")
-        entry = _best_at(tokens, i, (dynamic, _STATIC), lang) if free else None
+        # -word, barriers and the tail of a word (19 in COVID-19) never start a phrase.
+        token = tokens[i]
+        free = not (token.negated or token.glued or token.barrier)
+        entry = _best_at(tokens, i, (dynamic, _STATIC), lang, now) if free else None
         span = len(entry.keys) if entry else 1
         kinds += [(entry, i)] * span
         i += span
     return kinds
 
 
-def _apply(
-    tokens: Sequence[_Token],
-    kinds: list[tuple[_Entry | None, int]],
-    reading: _Reading,
-    now: datetime,
-    text: str,
-) -> None:
+def _apply(tokens: Sequence[_Token], kinds: list[tuple[_Entry | None, int]], reading: _Reading, now: datetime) -> None:
     for i, (entry, first) in enumerate(kinds):
-        if entry is not None and i == first:
-            _apply_phrase(tokens, i, entry, reading, now, text, kinds)
-    content = [i for i, (entry, _) in enumerate(kinds) if entry is None or entry.kind in ("protected", "soft")]
-    if sum(tokens[i].text != "OR" for i in content) > _MAX_CONTENT_WORDS:
-        content = [i for i in content if (entry := kinds[i][0]) is None or entry.kind != "soft"]
-    reading.items += _content_items(tokens, content)
-
-
-def _apply_phrase(
-    tokens: Sequence[_Token],
-    i: int,
-    entry: _Entry,
-    reading: _Reading,
-    now: datetime,
-    text: str,
-    kinds: list[tuple[_Entry | None, int]],
-) -> None:
-    if entry.kind == "time" and reading.period is None:
-        number = next((int(t.text[:6]) for t in tokens[i : i + len(entry.keys)] if t.text.isdigit()), None)
-        reading.period = _period(entry.payload, number, now)
-    elif entry.kind == "campaign" and reading.campaign is None:
-        reading.campaign = entry.payload
-    elif entry.kind == "outlet":
-        reading.sources.append(entry.payload)
-        _drop_prefixes(tokens, i, kinds)
-    elif entry.kind == "alias":
-        last = tokens[i + len(entry.keys) - 1]
-        reading.items.append((tokens[i].start, f'"{_clean_words(text[tokens[i].start : last.end])}"'))
+        if entry is None or i != first:
+            continue
+        if entry.kind == "time" and reading.period is None:
+            reading.period = _period_at(tokens, i, entry, now)
+        elif entry.kind == "campaign" and reading.campaign is None:
+            reading.campaign = entry.payload
+        elif entry.kind == "outlet":
+            reading.sources.append(entry.payload)
+            _drop_prefixes(tokens, i, kinds)
+        elif entry.kind == "alias":
+            reading.aliases[i] = len(entry.keys)
 
 
 def _drop_prefixes(tokens: Sequence[_Token], i: int, kinds: list[tuple[_Entry | None, int]]) -> None:
@@ -371,72 +361,55 @@ def _drop_prefixes(tokens: Sequence[_Token], i: int, kinds: list[tuple[_Entry | 
     for j in range(i - 1, -1, -1):
         entry, token = kinds[j][0], tokens[j]
         key = _PREFIXES.get(token.folded)
-        if (entry is not None and entry.kind != "soft") or key is None or token.negated:
+        if (entry is not None and entry.kind != "soft") or key is None or token.negated or token.barrier:
             return
         if token.accented and key[2] and token.exact != key[0]:
             return
         kinds[j] = (marker, j)
 
 
-def _content_items(tokens: Sequence[_Token], content: Sequence[int]) -> list[tuple[int, str]]:
-    items: list[tuple[int, str]] = []
-    previous = -2
-    for i in content:
-        token = tokens[i]
-        if token.glued and previous == i - 1 and items:
-            position, word = items[-1]
-            items[-1] = (position, f"{word}-{token.text}")
-        else:
-            items.append((token.start, f"-{token.text}" if token.negated else token.text))
-        previous = i
-    return items
+def _content(
+    items: Sequence[Item], tokens: Sequence[_Token], kinds: list[tuple[_Entry | None, int]], reading: _Reading
+) -> list[Item]:
+    """What is left to search for, in order: words, phrases, aliases (as phrases) and ORs."""
+    kind = [e.kind if e is not None else "" for e, _ in kinds]
+    words = [i for i, k in enumerate(kind) if k in ("", "protected", "soft")]
+    if sum(not tokens[i].barrier for i in words) > _MAX_CONTENT_WORDS:
+        words = [i for i in words if kind[i] != "soft"]
+    keep = set(words)
+    out: list[Item] = []
+    run: list[int] = []
+    for i, token in enumerate(tokens):
+        if run and (i not in keep or token.barrier or token.item != tokens[run[-1]].item):
+            out.append(_word_item(items, tokens, run))
+            run = []
+        if token.barrier:
+            if items[token.item].kind in ("term", "or"):
+                out.append(items[token.item])
+        elif i in reading.aliases:
+            last = tokens[i + reading.aliases[i] - 1]
+            words_typed = tuple(t.text for t in tokens[i : i + reading.aliases[i]])
+            out.append(Item("term", items[token.item].start, items[last.item].end, words_typed, phrase=True))
+        elif i in keep:
+            run.append(i)
+    if run:
+        out.append(_word_item(items, tokens, run))
+    return out
 
 
-def _assemble(items: list[tuple[int, str]]) -> str:
-    ordered = [item for _, item in sorted(items, key=lambda pair: pair[0])]
-    kept: list[str] = []
-    for k, item in enumerate(ordered):
-        # OR only means something between two terms.
-        if item == "OR" and (not kept or kept[-1] == "OR" or k + 1 >= len(ordered) or ordered[k + 1] == "OR"):
+def _word_item(items: Sequence[Item], tokens: Sequence[_Token], run: Sequence[int]) -> Item:
+    item = items[tokens[run[0]].item]
+    return Item("term", item.start, item.end, tuple(tokens[i].text for i in run), item.negated)
+
+
+def _limit(content: list[Item]) -> tuple[list[Item], int]:
+    """The first MAX_TOKENS words (phrases count their words) and how many words were left out."""
+    kept: list[Item] = []
+    used = dropped = 0
+    for item in content:
+        if dropped or used + len(item.tokens) > MAX_TOKENS:
+            dropped += len(item.tokens)
             continue
+        used += len(item.tokens)
         kept.append(item)
-    return " ".join(kept)
-
-
-def _midnight(day: date, tz: tzinfo | None) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=tz)
-
-
-def _last_days(now: datetime, days: int) -> tuple[str, int, datetime, None]:
-    days = max(1, min(days, _MAX_DAYS))
-    return "period.last_n_days", days, now - timedelta(days=days), None
-
-
-def _month_start(year: int, month: int, tz: tzinfo | None) -> datetime:
-    year, month = (year - 1, 12) if month == 0 else (year, month)
-    return datetime(year, month, 1, tzinfo=tz)
-
-
-def _period(key: str, number: int | None, now: datetime) -> tuple[str, int | None, datetime | None, datetime | None]:
-    tz = now.tzinfo
-    today = _midnight(now.date(), tz)
-    monday = _midnight(now.date() - timedelta(days=now.weekday()), tz)
-    if key.startswith("days:"):  # "days:N" fixed length, "days:N*" N per number typed
-        days = int(key[5:].rstrip("*"))
-        return _last_days(now, days * (number or 1) if key.endswith("*") else days)
-    spans: dict[str, tuple[datetime | None, datetime | None]] = {
-        "period.today": (today, None),
-        "period.yesterday": (_midnight(now.date() - timedelta(days=1), tz), today),
-        "period.this_week": (monday, None),
-        "period.last_week": (_midnight(monday.date() - timedelta(days=7), tz), monday),
-        "period.this_month": (_month_start(now.year, now.month, tz), None),
-        "period.last_month": (
-            _month_start(now.year, now.month - 1, tz),
-            _month_start(now.year, now.month, tz),
-        ),
-        "period.this_year": (datetime(now.year, 1, 1, tzinfo=tz), None),
-        "period.last_year": (datetime(now.year - 1, 1, 1, tzinfo=tz), datetime(now.year, 1, 1, tzinfo=tz)),
-        "period.last_24_hours": (now - timedelta(hours=24), None),
-    }
-    since, until = spans[key]
-    return key, None, since, until
+    return kept, dropped

@@ -6,18 +6,21 @@ the same answer can be produced (the Next/Previous buttons keep only that).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from difflib import get_close_matches
 from typing import TypedDict
 
-from bot.errors import MediabotError
+from bot.errors import MediabotError, QueryError
 from bot.runtime import Runtime
 from bot.saved_queries.campaigns import count_campaign_matches
 from bot.saved_queries.saved_query import CAMPAIGN
+from bot.search.abbreviations import Abbreviations, abbreviations_for
+from bot.search.broaden import WIDER_PERIOD, broader_query
 from bot.search.engine import SearchEngine
-from bot.search.plan import SearchPlan, plan_query
-from bot.search.query import ParsedQuery
+from bot.search.plan import SearchPlan, count_matches, plan_query
+from bot.search.query import ParsedQuery, Query, compile_query, parse
 from bot.search.question import Question, understand
 from bot.search.types import SearchPage
 from bot.store import access as access_store
@@ -51,6 +54,8 @@ class Answer:
     request: PageRequest
     period_start: datetime | None = None
     period_end: datetime | None = None
+    # Nothing found: the question's words without the unit that matched least (bot.search.broaden).
+    broader: Query | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,8 @@ class ArchiveService:
     async def search(self, query: str, *, page: int = 0, page_size: int = 5) -> Answer:
         """The query language as typed; QueryError (user-presentable) when it means nothing."""
         request = PageRequest("search", nfc(query or ""), _size(page_size))
-        return await self.runtime.read(lambda rt: self._search(rt, request, _page(page)))
+        now = self._clock()
+        return await self.runtime.read(lambda rt: self._search(rt, request, _page(page), now))
 
     async def latest(self, outlet: str | None = None, *, page: int = 0, page_size: int = 5) -> Answer:
         """Newest articles, of one outlet (id or name, accents optional) or of all; UnknownOutlet."""
@@ -129,31 +135,57 @@ class ArchiveService:
 
     def _ask(self, rt: Runtime, request: PageRequest, page: int, now: datetime) -> Answer:
         config = rt.config
-        outlets = [(o.id, o.name) for o in queries.outlets(rt.reader()) if o.active]
+        outlets = queries.outlets(rt.reader())
         question = understand(
             request.text,
             now=now,
-            outlets=outlets,
+            outlets=[(o.id, o.name) for o in outlets if o.active],
             campaigns=[(c.id, c.name) for c in config.campaigns],
             aliases=(*config.organization.aliases, config.organization.name),
         )
+        check_sources(outlets, question.source_ids)
         engine = rt.engine()
         parsed, since = self._question_query(rt, engine, question)
+        if (
+            parsed is None
+            and since is None
+            and question.until is None
+            and not (question.source_ids or question.campaign_id)
+        ):
+            raise QueryError(_NOTHING_ASKED, "empty")  # "?", "cảm ơn": not a request for the whole archive
         plan = plan_filters(parsed, since=since, until=question.until, sources=question.source_ids)
         plan = campaign_filter(plan, question.campaign_id)
         result = engine.search_plan(plan, **_window(request, page), with_facets=True)
-        return Answer(result, question, request, question.since, question.until)
+        broader = self._broader(rt, question) if result.total == 0 else None
+        return Answer(result, question, request, question.since, question.until, broader)
+
+    def _words(self, rt: Runtime, question: Question) -> ParsedQuery | None:
+        """The question's own words compiled; None when it has none (QueryError: exclusions only)."""
+        if not question.query.has_words:
+            return None
+        return compile_query(Query(question.query.groups, question.query.excluded), _abbreviations(rt))
+
+    def _broader(self, rt: Runtime, question: Question) -> Query | None:
+        """When no wider period or outlet-free question is there to suggest: drop the rarest words."""
+        if question.source_ids or WIDER_PERIOD.get(question.period or ""):
+            return None
+        conn, abbreviations = rt.reader(), _abbreviations(rt)
+        return broader_query(
+            question.query, lambda q: count_matches(conn, plan_query(compile_query(q, abbreviations))), abbreviations
+        )
 
     def _question_query(
         self, rt: Runtime, engine: SearchEngine, question: Question
     ) -> tuple[ParsedQuery | None, datetime | None]:
         """The question's words (None: no words, newest first) and period; a campaign is a filter."""
-        words = engine.parse(question.query) if question.query.strip() else None
+        words = self._words(rt, question)
         return words, question.since
 
-    def _search(self, rt: Runtime, request: PageRequest, page: int) -> Answer:
+    def _search(self, rt: Runtime, request: PageRequest, page: int, now: datetime) -> Answer:
         engine = rt.engine()
-        plan = engine.plan(request.text)
+        query = parse(request.text, now=now, tz=rt.config.organization.tz)
+        check_sources(queries.outlets(rt.reader()), query.sources)
+        plan = plan_query(compile_query(query, _abbreviations(rt)), until=query.until)
         result = engine.search_plan(plan, **_window(request, page), with_facets=True)
         start = datetime.fromtimestamp(plan.since_ts, engine.tz) if plan.since_ts is not None else None
         return Answer(result, None, request, start, None)
@@ -204,6 +236,36 @@ def organization_query(rt: Runtime) -> str:
 
 def _fold(text: str) -> str:
     return " ".join(fold_vietnamese(nfc(text)).casefold().split())
+
+
+def _abbreviations(rt: Runtime) -> Abbreviations:
+    return abbreviations_for(rt.config.organization.abbreviations)
+
+
+_NOTHING_ASKED = "Nothing to search for: ask about something, e.g. chuyển đổi số tuần này"
+
+
+def check_sources(outlets: Sequence[queries.OutletRow], source_ids: Sequence[str]) -> None:
+    """QueryError naming the first `source:` id no outlet has, with the closest known ids."""
+    known = {o.id for o in outlets}
+    for source_id in source_ids:
+        if source_id not in known:
+            raise _unknown_source(source_id, outlets)
+
+
+def _unknown_source(source_id: str, outlets: Sequence[queries.OutletRow]) -> QueryError:
+    spellings: dict[str, str] = {}
+    for outlet in (o for o in outlets if o.active):
+        name = _fold(outlet.name)
+        spellings.update({name: outlet.id, name.replace(" ", ""): outlet.id, outlet.id: outlet.id})
+    close = get_close_matches(_fold(source_id), list(spellings), n=8, cutoff=0.6)
+    ids = list(dict.fromkeys(spellings[c] for c in close))[:3]
+    if not ids:
+        message = f"source:{source_id} is not a monitored outlet; `sources` lists them"
+        return QueryError(message, "unknown_source_none", value=source_id)
+    hint = ", ".join(f"source:{i}" for i in ids)
+    message = f"source:{source_id} is not a monitored outlet; did you mean {hint}?"
+    return QueryError(message, "unknown_source", value=source_id, suggestions=hint)
 
 
 def resolve_outlet(outlets: list[queries.OutletRow], typed: str) -> str:

@@ -12,12 +12,15 @@ whole is a dict of forms ("one", "other") chosen by the value `n` (or `count`).
 
 from __future__ import annotations
 
+import calendar
 import html
 import re
 import string
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from bot.search.broaden import WIDER_PERIOD
+from bot.search.query import Query
 from bot.search.question import Question
 from bot.telegram.locales import en, vi
 
@@ -25,17 +28,11 @@ LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
 CATALOGUES: Mapping[str, Mapping[str, str | dict[str, str]]] = {"vi": vi.MESSAGES, "en": en.MESSAGES}
 _TAG = re.compile(r"<[^>]*>")
-# A shorter question in the same period is the first thing to try when nothing matched;
-# a longer period the second.
-_WIDER_PERIOD = {
-    "period.today": "period.this_week",
-    "period.yesterday": "period.this_week",
-    "period.last_24_hours": "period.this_week",
-    "period.this_week": "period.this_month",
-    "period.last_week": "period.this_month",
-    "period.this_month": "period.this_year",
-    "period.last_month": "period.this_year",
-}
+# Periods whose label, typed back into a question, reads as the same period.
+_REREADABLE = frozenset(WIDER_PERIOD) | {
+    "period.this_year", "period.last_year", "period.last_n_days", "period.since_date", "period.month",
+    "period.quarter", "period.year",
+}  # fmt: skip
 
 
 class Html(str):
@@ -104,17 +101,38 @@ def count_articles(n: int, lang: str) -> str:
     return t("count.articles", lang, n=n)
 
 
-def period_label(period: str | None, lang: str, *, days: int | None = None, since: datetime | None = None) -> str:
-    """Label of a period key from `bot.search.question` ("tuần này", "in the last 7 days"); "" for none."""
+def period_label(
+    period: str | None,
+    lang: str,
+    *,
+    days: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> str:
+    """Label of a period key from `bot.search.question` ("tuần này", "tháng 9/2026"); "" for none."""
     if not period:
         return ""
-    date = since.strftime("%d/%m/%Y") if since else ""
-    return t(period, lang, n=days if days is not None else 0, date=date)
+    values: dict[str, object] = {"n": days if days is not None else 0, "date": ""}
+    if since is not None:
+        values |= {
+            "date": since.strftime("%d/%m/%Y"),
+            "month": calendar.month_name[since.month] if lang == "en" else since.month,
+            "quarter": (since.month - 1) // 3 + 1,
+            "year": since.year,
+            "start": f"{since.day}/{since.month}",
+            "end": "",
+        }
+    if since is not None and until is not None:
+        last = until - timedelta(days=1)
+        values["end"] = f"{last.day}/{last.month}/{last.year}"
+        if last.year != since.year:
+            values["start"] = f"{since.day}/{since.month}/{since.year}"
+    return t(period, lang, **values)
 
 
 def question_period(question: Question, lang: str) -> str:
     """Label of the period a question asked about; "" when it named none."""
-    return period_label(question.period, lang, days=question.period_days, since=question.since)
+    return period_label(question.period, lang, days=question.period_days, since=question.since, until=question.until)
 
 
 def summary_line(n: int, lang: str, *, period: str = "", outlets: Sequence[tuple[str, int]] = ()) -> str:
@@ -126,22 +144,33 @@ def summary_line(n: int, lang: str, *, period: str = "", outlets: Sequence[tuple
     return line
 
 
-def suggest_broader(question: Question, lang: str, campaign_name: str = "") -> str:
-    """The question with its last word dropped and a longer (or no) period, to try when nothing matched."""
-    terms = _terms(question.query) or ([campaign_name] if campaign_name else [])
-    if len(terms) > 1:
-        terms = terms[:-1]
-    wider = _WIDER_PERIOD.get(question.period or "")
-    suggestion = " ".join([*terms, t_plain(wider, lang)] if wider else terms)
-    return suggestion if suggestion and suggestion != question.query else t_plain("search.example", lang)
+def suggest_broader(question: Question, lang: str, campaign_name: str = "", broader: Query | None = None) -> str:
+    """A question to try when nothing matched, made of whole words only.
+
+    In order: the same words over a longer period; the same words on every outlet; the
+    words without the unit that matched least (`broader`, from the service); else an example.
+    """
+    words = question.query.text() or campaign_name
+    wider = WIDER_PERIOD.get(question.period or "")
+    if wider and words:
+        return f"{words} {t_plain(wider, lang)}"
+    same = _same_period(question, lang)
+    if question.source_ids and words:
+        return " ".join(filter(None, (words, same)))
+    if broader is not None and broader.has_words:
+        return " ".join(filter(None, (broader.text(), same)))
+    return t_plain("search.example", lang)
 
 
-def nothing_found(question: Question, lang: str, campaign_name: str = "") -> str:
+def _same_period(question: Question, lang: str) -> str:
+    if question.period not in _REREADABLE:
+        return ""
+    return html.unescape(_TAG.sub("", question_period(question, lang)))
+
+
+def nothing_found(question: Question, lang: str, campaign_name: str = "", broader: Query | None = None) -> str:
     """'Không tìm thấy bài nào tuần này. Thử bỏ bớt từ khóa…, ví dụ: <code>…</code>'."""
     period = question_period(question, lang)
-    example = Html(f"<code>{_escape(suggest_broader(question, lang, campaign_name))}</code>")
+    suggestion = suggest_broader(question, lang, campaign_name, broader)
+    example = Html(f"<code>{_escape(suggestion)}</code>")
     return t("search.nothing", lang, period=Html(f" {period}") if period else "", example=example)
-
-
-def _terms(query: str) -> list[str]:
-    return re.findall(r'-?"[^"]*"|\S+', query)

@@ -42,7 +42,12 @@ async def ask(update: Update, ctx: BotContext) -> None:
     if not question:
         await reply(update, ctx, t("help.short", ctx.lang))
         return
-    await send_answer(update, ctx, await ctx.archive.ask(question))
+    try:
+        answer = await ctx.archive.ask(question)
+    except QueryError as err:  # "?", "cảm ơn", since:2m, source:unknown, only exclusions
+        await reply(update, ctx, t("ask.empty", ctx.lang) if err.code == "empty" else _bad_query(err, ctx.lang))
+        return
+    await send_answer(update, ctx, answer)
 
 
 async def search(update: Update, ctx: BotContext) -> None:
@@ -54,10 +59,14 @@ async def search(update: Update, ctx: BotContext) -> None:
     try:
         answer = await ctx.archive.search(query)
     except QueryError as err:
-        reason = Html(t(f"query_error.{err.code}", ctx.lang, **err.params))
-        await reply(update, ctx, t("error.bad_query", ctx.lang, reason=reason))
+        await reply(update, ctx, _bad_query(err, ctx.lang))
         return
     await send_answer(update, ctx, answer)
+
+
+def _bad_query(err: QueryError, lang: str) -> str:
+    reason = Html(t(f"query_error.{err.code}", lang, **err.params))
+    return t("error.bad_query", lang, reason=reason)
 
 
 async def latest(update: Update, ctx: BotContext) -> None:

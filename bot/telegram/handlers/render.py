@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bot.search.query import MAX_TOKENS
 from bot.services.admin import FeedPreview, Reloaded
 from bot.services.archive import Answer, CampaignCount
 from bot.store.sources import SourceStatus
@@ -42,7 +43,9 @@ def _heading(answer: Answer, lang: str) -> str:
     kind, page = answer.request.kind, answer.page
     outlets = [(name, count) for _id, name, count in page.top_sources]
     if kind == "ask" and answer.question is not None:
-        return summary_line(page.total, lang, period=question_period(answer.question, lang), outlets=outlets)
+        line = summary_line(page.total, lang, period=question_period(answer.question, lang), outlets=outlets)
+        dropped = answer.question.dropped_words
+        return line + "\n" + t("ask.truncated", lang, max=MAX_TOKENS, n=dropped) if dropped else line
     if kind == "latest":
         if not answer.request.text:
             return t("latest.header_all", lang)
@@ -55,7 +58,7 @@ def _heading(answer: Answer, lang: str) -> str:
 def _nothing(answer: Answer, lang: str) -> str:
     kind = answer.request.kind
     if kind == "ask" and answer.question is not None:
-        return nothing_found(answer.question, lang)
+        return nothing_found(answer.question, lang, broader=answer.broader)
     if kind == "latest":
         return t("latest.empty", lang)
     if kind == "news":

@@ -83,6 +83,16 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "period.last_year": "last year",
     "period.last_24_hours": "in the last 24 hours",
     "period.since_date": "since {date}",
+    "period.last_n_hours": {"one": "in the last hour", "other": "in the last {n} hours"},
+    "period.month": "in {month} {year}",
+    "period.quarter": "in Q{quarter} {year}",
+    "period.year": "in {year}",
+    "period.range": "{start}–{end}",
+    "ask.empty": (
+        "What would you like to find? Ask as you would ask a colleague, e.g. "
+        "<code>digital transformation this week</code> or <code>UBND in September</code>. Type /help for more."
+    ),
+    "ask.truncated": "Long question: searched for its first {max} words, {n} left out.",
     # --- buttons ---
     "button.prev": "« Prev",
     "button.next": "Next »",
@@ -150,7 +160,12 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     # --- errors and settings ---
     "error.generic": "Something went wrong, please try again later.",
     "query_error.not_excludable": "-{name}: cannot be excluded (use {name}:…)",
-    "query_error.bad_since": "since:{value} is not a time; use since:7d, since:24h or since:2026-11-01",
+    "query_error.bad_since": (
+        "since:{value} is not a time; use since:7d, since:24h, since:2w, since:2026-11-01 or since:25/11/2026"
+    ),
+    "query_error.since_unit": "since:{value} needs a unit of days, weeks or hours, e.g. since:{days}d",
+    "query_error.unknown_source": "there is no source <code>{value}</code>, perhaps {suggestions}",
+    "query_error.unknown_source_none": "there is no source <code>{value}</code>; type /sources for the list",
     "query_error.bad_source": "source:{value} is not an outlet id (letters, digits, - _ .), e.g. source:vtv",
     "query_error.too_long": "the query is too long, at most {max} words",
     "query_error.only_excluded": "exclusions need at least one word to search for, e.g. <code>storm -flood</code>",

@@ -84,6 +84,16 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "period.last_year": "năm ngoái",
     "period.last_24_hours": "trong 24 giờ qua",
     "period.since_date": "từ {date}",
+    "period.last_n_hours": "trong {n} giờ qua",
+    "period.month": "tháng {month}/{year}",
+    "period.quarter": "quý {quarter}/{year}",
+    "period.year": "năm {year}",
+    "period.range": "{start}–{end}",
+    "ask.empty": (
+        "Bạn muốn tìm tin gì? Cứ hỏi như hỏi đồng nghiệp, ví dụ <code>chuyển đổi số tuần này</code>, "
+        "<code>UBND tỉnh tháng 9</code> hoặc <code>bão lũ trên Báo Phú Thọ hôm qua</code>. Gõ /help để xem thêm."
+    ),
+    "ask.truncated": "Câu hỏi dài: chỉ tìm theo {max} từ đầu, bỏ qua {n} từ.",
     # --- buttons (plain text: Telegram does not parse HTML in buttons) ---
     "button.prev": "« Trước",
     "button.next": "Sau »",
@@ -149,7 +159,13 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     # --- errors and settings ---
     "error.generic": "Đã có lỗi, vui lòng thử lại sau.",
     "query_error.not_excludable": "không thể loại trừ -{name}: (dùng {name}:…)",
-    "query_error.bad_since": "since:{value} không phải là thời gian; dùng since:7d, since:24h hoặc since:2026-11-01",
+    "query_error.bad_since": (
+        "since:{value} không phải là thời gian; dùng since:7d, since:24h, since:2w, since:2026-11-01 "
+        "hoặc since:25/11/2026"
+    ),
+    "query_error.since_unit": "since:{value} cần đơn vị ngày, tuần hoặc giờ, ví dụ since:{days}d",
+    "query_error.unknown_source": "không có nguồn <code>{value}</code>, có phải ý bạn là {suggestions}",
+    "query_error.unknown_source_none": "không có nguồn <code>{value}</code>; gõ /sources để xem danh sách",
     "query_error.bad_source": "source:{value} không phải mã nguồn tin (chữ, số, - _ .), ví dụ source:vtv",
     "query_error.too_long": "truy vấn quá dài, tối đa {max} từ",
     "query_error.only_excluded": "cần ít nhất một từ để tìm bên cạnh các từ loại trừ, ví dụ <code>bão -lũ</code>",
