@@ -192,7 +192,7 @@ class SearchEngine:
         ids = self.source_map.select([row[0] for row in self.conn.execute(sql, params)], plan.sources)
         if plan.since_ts is None and plan.until_ts is None and plan.campaign is None:
             return ids
-        clauses, bounds = article_filters(replace(plan, match=None, sources=None))
+        clauses, bounds = article_filters(replace(plan, words=None, sources=None))
         kept: list[int] = []
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.search.query import ParsedQuery
+from bot.search.query import CompiledWords, ParsedQuery
 
 # normalize clamps published_at to fetched_at + 10 min, so published_ts >= X implies
 # fetched_ts >= X - 600; the extra hour absorbs batches stored out of fetch order.
@@ -27,12 +27,16 @@ CHUNK = 500  # ids per IN (…) list
 class SearchPlan:
     """A parsed query plus the caller's filters: everything needed to build SQL."""
 
-    match: str | None
+    words: CompiledWords | None
     sources: tuple[str, ...] | None  # None: any outlet; () : none at all (disjoint filters)
     since_ts: float | None
     until_ts: float | None
     terms: tuple[str, ...] = ()
     campaign: str | None = None  # only the campaign's stored matches (campaign_articles)
+    match: str | None = field(init=False)  # the FTS5 MATCH string of `words`
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "match", self.words.fts_match() if self.words else None)
 
     @property
     def filtered(self) -> bool:
@@ -61,7 +65,7 @@ def plan_query(
         chosen = query_sources or wanted or None
     moments = [m for m in (parsed.since if parsed else None, since) if m is not None]
     return SearchPlan(
-        match=parsed.match if parsed else None,
+        words=parsed.words if parsed else None,
         sources=chosen,
         since_ts=max(m.timestamp() for m in moments) if moments else None,
         until_ts=until.timestamp() if until else None,

@@ -15,7 +15,10 @@ One lexer (`lex`) reads the operator syntax into items; `build_query` turns item
 `Query` (AND of OR-groups, exclusions, outlet and time filters). /search parses its text
 with `parse`; bot.search.question reads a chat question with the same `lex`, `read_since`,
 `read_source` and `build_query`, so both mean the same by every operator. `compile_query`
-then builds the FTS5 MATCH string from tokens, never from the user's text: every term
+then compiles the words once (`CompiledWords`: AND of units, each an OR of alternatives of
+phrases with their column sets, abbreviations expanded), and from that one form come both
+the FTS5 MATCH string and the in-memory matcher (bot.saved_queries.percolator). The MATCH
+string is built from tokens, never from the user's text: every term
 becomes a string of letters and digits inside a column filter, so no input can be an FTS5
 syntax error (raw text failed on 55 of 74 hand-written inputs, see design.md).
 """
@@ -93,13 +96,62 @@ class Query:
 
 
 @dataclass(frozen=True, slots=True)
-class ParsedQuery:
-    """A compiled query: the MATCH string (None when only filters) plus filters and display terms."""
+class Phrase:
+    """One FTS5 phrase: the text FTS5 tokenizes, and the columns it may match in."""
 
-    match: str | None
+    text: str  # tokens joined by spaces; canonical tone placement when typed with accents
+    exact_only: bool  # typed with accents: the exact columns only; otherwise all four
+
+    def expression(self) -> str:
+        """The phrase inside its column filter, as it appears in a MATCH string."""
+        return f'{EXACT_COLUMNS if self.exact_only else ALL_COLUMNS} : "{self.text}"'
+
+
+# Every phrase of an alternative must match (words typed as an expansion's run); mostly one.
+Alternative = tuple[Phrase, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledWords:
+    """The words of a query, compiled: what both the FTS5 MATCH string and the percolator are built from.
+
+    An article matches when every unit of `required` matches (a unit: any of its
+    alternatives; an alternative: all of its phrases) and no phrase of `excluded` does.
+    """
+
+    required: tuple[tuple[Alternative, ...], ...]
+    excluded: tuple[Phrase, ...] = ()
+
+    def fts_match(self) -> str:
+        """The FTS5 MATCH string (never a syntax error: every phrase is letters and digits)."""
+        match = " AND ".join(_either([_all_of(alt) for alt in unit]) for unit in self.required)
+        if self.excluded:
+            match = f"({match}) NOT (" + " OR ".join(p.expression() for p in self.excluded) + ")"
+        return match
+
+
+def _all_of(alternative: Alternative) -> str:
+    if len(alternative) == 1:
+        return alternative[0].expression()
+    return "(" + " AND ".join(p.expression() for p in alternative) + ")"
+
+
+def _either(alternatives: list[str]) -> str:
+    return alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    """A compiled query: its words (None when only filters) and MATCH string, filters, display terms."""
+
+    words: CompiledWords | None
     sources: tuple[str, ...] = ()
     since: datetime | None = None
     terms: tuple[str, ...] = field(default=())
+    match: str | None = field(init=False)  # derived from `words`: one source of truth
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "match", self.words.fts_match() if self.words else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,45 +328,46 @@ def parse(text: str, *, now: datetime, tz: ZoneInfo) -> Query:
     return build_query(lex(nfc(text or "")), now=now, tz=tz)
 
 
-def term_expression(tokens: Sequence[str]) -> str:
-    """One word or phrase as an FTS5 string inside the column filter its accents call for."""
+def term_phrase(tokens: Sequence[str]) -> Phrase:
+    """One word or phrase, in the columns its accents call for."""
     text = " ".join(tokens)
     if has_diacritics(text):
-        return f'{EXACT_COLUMNS} : "{canonical_tones(text)}"'
-    return f'{ALL_COLUMNS} : "{text}"'
+        return Phrase(canonical_tones(text), exact_only=True)
+    return Phrase(text, exact_only=False)
 
 
-def _alternatives(term: Term, abbreviations: Abbreviations) -> list[str]:
+def term_expression(tokens: Sequence[str]) -> str:
+    """One word or phrase as an FTS5 string inside the column filter its accents call for."""
+    return term_phrase(tokens).expression()
+
+
+def _alternatives(term: Term, abbreviations: Abbreviations) -> list[Alternative]:
     """The term itself, then every other form of it when it is a known abbreviation or expansion."""
-    return [term_expression(term.tokens), *map(_form, abbreviations.other_forms(term.tokens))]
+    return [(term_phrase(term.tokens),), *map(_form, abbreviations.other_forms(term.tokens))]
 
 
-def _form(key: tuple[str, ...]) -> str:
-    return f'{ALL_COLUMNS} : "{" ".join(key)}"'
+def _form(key: tuple[str, ...]) -> Alternative:
+    return (Phrase(" ".join(key), exact_only=False),)
 
 
-def _either(alternatives: list[str]) -> str:
-    return alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")"
-
-
-def _positive(groups: Sequence[tuple[Term, ...]], abbreviations: Abbreviations) -> list[str]:
-    """One FTS expression per AND-ed unit; single words that spell an expansion become one unit."""
-    out: list[str] = []
+def _positive(groups: Sequence[tuple[Term, ...]], abbreviations: Abbreviations) -> list[tuple[Alternative, ...]]:
+    """One unit (alternatives) per AND-ed group; single words that spell an expansion become one unit."""
+    out: list[tuple[Alternative, ...]] = []
     words = [folded_key(g[0].tokens) if len(g) == 1 and not g[0].phrase else None for g in groups]
     i = 0
     while i < len(groups):
         run = abbreviations.longest_run(words, i)
         if run > 1:  # "ủy ban nhân dân" typed as words: those words, or any other form
-            typed = " AND ".join(term_expression(g[0].tokens) for g in groups[i : i + run])
+            typed = tuple(term_phrase(g[0].tokens) for g in groups[i : i + run])
             key = tuple(tok for word in words[i : i + run] for tok in word or ())
-            out.append(_either([f"({typed})", *map(_form, abbreviations.others_of(key))]))
+            out.append((typed, *map(_form, abbreviations.others_of(key))))
             i += run
             continue
         word = words[i]
         if word is not None:  # its folded key is known already
-            out.append(_either([term_expression(groups[i][0].tokens), *map(_form, abbreviations.others_of(word))]))
+            out.append(((term_phrase(groups[i][0].tokens),), *map(_form, abbreviations.others_of(word))))
         else:
-            out.append(_either([alt for term in groups[i] for alt in _alternatives(term, abbreviations)]))
+            out.append(tuple(alt for term in groups[i] for alt in _alternatives(term, abbreviations)))
         i += 1
     return out
 
@@ -334,12 +387,12 @@ def compile_query(query: Query, abbreviations: Abbreviations = DEFAULT_ABBREVIAT
         if not query.sources and query.since is None and query.until is None:
             raise QueryError(_EMPTY, "empty")
         return ParsedQuery(None, query.sources, query.since, ())
-    match = " AND ".join(_positive(query.groups, abbreviations))
-    if query.excluded:
-        negative = [alt for term in query.excluded for alt in _alternatives(term, abbreviations)]
-        match = f"({match}) NOT (" + " OR ".join(negative) + ")"
+    # Every alternative of an excluded term is a single phrase (runs are formed only by
+    # positive words), so the exclusions flatten to one OR of phrases.
+    excluded = tuple(p for term in query.excluded for alt in _alternatives(term, abbreviations) for p in alt)
+    words = CompiledWords(tuple(_positive(query.groups, abbreviations)), excluded)
     terms = tuple(dict.fromkeys(_display(t) for g in query.groups for t in g))
-    return ParsedQuery(match, query.sources, query.since, terms)
+    return ParsedQuery(words, query.sources, query.since, terms)
 
 
 def parse_query(
