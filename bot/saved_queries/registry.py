@@ -9,6 +9,12 @@ one recorder, a function `(conn, saved_queries, new_ids) -> None` in `_RECORDERS
 
     campaign      → campaign_articles rows   (campaigns.record_campaign_matches)
     subscription  → outbox rows              (next issue: add its recorder here)
+
+A recorder finds its matches with `percolator.match_new_articles(conn, percolator_for(conn,
+saved_queries), new_ids)`: one percolator per set of saved queries, built when the set is
+first seen, so 10,000 subscriptions cost one pass over the new articles, not 10,000 FTS
+queries. Kinds are recorded in the order of `_RECORDERS` (campaigns first), so a
+subscription to a campaign sees the campaign's rows of the same batch.
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ from bot.saved_queries.saved_query import CAMPAIGN, SavedQuery
 
 Recorder = Callable[[sqlite3.Connection, Sequence[SavedQuery], Sequence[int]], None]
 
-# One FTS query per saved query per stored batch, over the new ids' rowid range.
 _RECORDERS: MappingProxyType[str, Recorder] = MappingProxyType({CAMPAIGN: record_campaign_matches})
 
 
@@ -53,6 +58,7 @@ class Registry:
 
     def record_matches(self, conn: sqlite3.Connection, new_ids: Sequence[int]) -> None:
         """The after-insert hook: record every active saved query's matches among `new_ids`."""
-        for kind, saved_queries in self._by_kind.items():
-            if saved_queries:
-                _RECORDERS[kind](conn, saved_queries, new_ids)
+        by_kind = self._by_kind
+        for kind, recorder in _RECORDERS.items():  # campaigns first: subscriptions to a campaign read its rows
+            if by_kind.get(kind):
+                recorder(conn, by_kind[kind], new_ids)
