@@ -166,6 +166,49 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE articles ADD COLUMN undated INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX articles_newest ON articles ((undated < 2), published_ts);
     """,
+    # 4: the outbox (issue 7, bot.alerts.outbox). Migration 1's `outbox` was never written and
+    # had the wrong constraints: dropped and recreated. Touches only its own tables, so it may
+    # run before or after any other migration (subscriptions' pause columns: _subscription_pause).
+    """
+    DROP TABLE IF EXISTS outbox;
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        chat_id INTEGER NOT NULL,
+        thread_id INTEGER,
+        subscription_id INTEGER,
+        article_id INTEGER,
+        story_id INTEGER,
+        alert_id INTEGER REFERENCES outbox(id) ON DELETE CASCADE,
+        dedup_key TEXT UNIQUE,
+        parts TEXT,
+        parts_sent INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ts REAL NOT NULL DEFAULT 0,
+        created_ts REAL NOT NULL,
+        sent_ts REAL,
+        message_id INTEGER,
+        rendered_also INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE UNIQUE INDEX outbox_chat_article ON outbox (chat_id, article_id) WHERE kind = 'alert';
+    CREATE UNIQUE INDEX outbox_chat_story ON outbox (chat_id, story_id) WHERE kind = 'alert';
+    CREATE UNIQUE INDEX outbox_one_edit ON outbox (alert_id) WHERE kind = 'edit' AND status = 'pending';
+    CREATE INDEX outbox_pending ON outbox (id) WHERE status = 'pending';
+    CREATE INDEX outbox_status ON outbox (status, created_ts);
+    CREATE TABLE IF NOT EXISTS outbox_also (
+        alert_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+        article_id INTEGER NOT NULL,
+        source_id TEXT NOT NULL,
+        PRIMARY KEY (alert_id, article_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS outbox_blocked_chats (
+        chat_id INTEGER PRIMARY KEY,
+        reason TEXT NOT NULL,
+        blocked_ts REAL NOT NULL
+    );
+    """,
 )
 
 
