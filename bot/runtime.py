@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from bot.alerts.subscriptions import SubscriptionSet
 from bot.config import Config
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import Parser
@@ -50,6 +51,7 @@ class Runtime:
         self.poller: Poller | None = None
         self.source_map = SourceMap()  # shared by every reader thread's engine
         self.registry = Registry()  # the active saved queries; read by the after-insert hook
+        self.subscriptions = SubscriptionSet(self.registry)  # compiled live subscriptions (writer thread)
 
     async def start(self) -> RetagReport:
         """Open the database (migrating it), sync sources and campaigns, start the pipeline.
@@ -61,6 +63,7 @@ class Runtime:
         self.writer = Writer(db.conn)
         await self.writer.run(sync_sources, self.config)
         retagged = await self.writer.run(self._adopt_campaigns, campaigns)
+        await self.writer.run(self.subscriptions.load, self.config)
         self.fetcher = Fetcher(self.config.polling)
         self.parser = Parser(self._parser_workers)
         self.poller = self._make_poller()
@@ -93,6 +96,8 @@ class Runtime:
         self.config = config
         await self.writer.run(sync_sources, config)
         retagged = await self.writer.run(self._adopt_campaigns, campaigns)
+        # Campaign queries, the organization's names and access may have changed: recompile all.
+        await self.writer.run(self.subscriptions.load, config)
         if config.polling != previous.polling:
             old = self.fetcher
             self.fetcher = Fetcher(config.polling)

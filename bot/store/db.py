@@ -209,6 +209,40 @@ MIGRATIONS: tuple[str, ...] = (
         blocked_ts REAL NOT NULL
     );
     """,
+    # 5: subscriptions (issue 7, bot.alerts.subscriptions): what a subscription follows (kind +
+    # target: a query, a campaign, an outlet, the organization's news), instant or a daily digest
+    # at a local HH:MM, paused (by the chat, or 'blocked' by delivery on a 403), and the daily
+    # digests' pending items. Migration 1's `subscriptions` was never written: it is recreated with
+    # these columns (so this may run again, before or after any other migration, and touches only
+    # its own tables).
+    """
+    DROP TABLE IF EXISTS subscriptions;
+    CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        thread_id INTEGER,
+        query TEXT NOT NULL,
+        created_by INTEGER,
+        created_at TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        kind TEXT NOT NULL DEFAULT 'query',
+        target TEXT,
+        label TEXT NOT NULL DEFAULT '',
+        mode TEXT NOT NULL DEFAULT 'instant',
+        digest_time TEXT,
+        last_digest_date TEXT,
+        paused INTEGER NOT NULL DEFAULT 0,
+        paused_reason TEXT,
+        language TEXT,
+        chat_type TEXT NOT NULL DEFAULT 'private'
+    );
+    CREATE INDEX subscriptions_chat ON subscriptions (chat_id, active);
+    CREATE TABLE IF NOT EXISTS digest_items (
+        subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        PRIMARY KEY (subscription_id, article_id)
+    ) WITHOUT ROWID;
+    """,
 )
 
 

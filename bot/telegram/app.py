@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -29,6 +30,8 @@ from telegram.ext import (
     Defaults,
 )
 
+from bot.alerts.digest import run_digests
+from bot.alerts.service import SubscriptionService
 from bot.config import Config
 from bot.logsetup import RedactSecrets, ensure_redacted, secrets_of
 from bot.runtime import Runtime
@@ -39,6 +42,7 @@ from bot.services.archive import ArchiveService
 from bot.settings import Settings
 from bot.telegram.context import BotContext, Services, install_services
 from bot.telegram.handlers import register_handlers, set_bot_commands
+from bot.telegram.handlers.subscriptions import render_digest
 
 log = logging.getLogger(__name__)
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
@@ -102,6 +106,7 @@ class _Lifecycle:
     runtime: Runtime | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     poll_task: asyncio.Task[None] | None = None
+    digest_task: asyncio.Task[None] | None = None
 
     async def start(self, application: BotApplication) -> None:
         """Open the database, build the services, announce commands, start polling feeds."""
@@ -112,12 +117,14 @@ class _Lifecycle:
             archive=ArchiveService(self.runtime),
             admin=AdminService(self.runtime),
             access=AccessService(self.runtime),
+            subscriptions=SubscriptionService(self.runtime),
         )
         install_services(application, services)
         await set_bot_commands(application.bot, self.config.organization.language)
         if self.poll_feeds and self.runtime.poller:
             self.poll_task = asyncio.create_task(self.runtime.poller.run(self.stop), name="feed-poller")
             self.poll_task.add_done_callback(_report_poller_end)
+        self.digest_task = asyncio.create_task(self._digests(), name="daily-digests")
         log.info("mediabot is running as @%s", application.bot.username)
         if self.config.access.mode == "private" and not self.config.access.admins:
             # Otherwise a new install refuses everyone and nobody can approve them.
@@ -127,9 +134,16 @@ class _Lifecycle:
                 self.config.path,
             )
 
+    async def _digests(self) -> None:
+        assert self.runtime is not None
+        tz = self.config.organization.tz
+        await run_digests(self.runtime, functools.partial(render_digest, tz=tz), self.stop, self.clock)
+
     async def close(self, _application: BotApplication | None = None) -> None:
-        """Stop the poller between transactions, then close the runtime; safe after a failed start."""
+        """Stop the poller and the digests between transactions, then close the runtime; safe after a failed start."""
         self.stop.set()
+        if self.digest_task:
+            await asyncio.wait({self.digest_task}, timeout=SHUTDOWN_GRACE_S)
         if self.poll_task:
             done, _ = await asyncio.wait({self.poll_task}, timeout=SHUTDOWN_GRACE_S)
             if not done:  # a slow fetch must not hold the shutdown: cancel it (writes finish on their thread)
