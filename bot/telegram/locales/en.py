@@ -174,4 +174,13 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "error.bad_query": ("I could not read that query: {reason}. Example: <code>digital transformation since:7d</code>"),
     "lang.switched": "Language switched to English.",
     "lang.usage": "Usage: <code>/lang vi</code> or <code>/lang en</code>",
+    # --- alerts (bot.telegram.alerts) ---
+    "alert.subscription": "🔔 Subscription: {label}",
+    "alert.also": "Also in: {outlets}",
+    "alert.mute": "🔕 Mute this subscription",
+    "alert.more": "🔎 More like this",
+    "alert.blocked": (
+        "⚠️ Chat <code>{chat}</code> blocked or removed the bot. {n} {n:subscription|subscriptions} "
+        "of that chat paused; no more alerts go there."
+    ),
 }

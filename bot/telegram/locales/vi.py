@@ -174,4 +174,13 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "error.bad_query": "Không hiểu truy vấn: {reason}. Ví dụ: <code>chuyển đổi số since:7d</code>",
     "lang.switched": "Đã chuyển sang tiếng Việt.",
     "lang.usage": "Cách dùng: <code>/lang vi</code> hoặc <code>/lang en</code>",
+    # --- alerts (bot.telegram.alerts) ---
+    "alert.subscription": "🔔 Theo dõi: {label}",
+    "alert.also": "Cũng đăng trên: {outlets}",
+    "alert.mute": "🔕 Tắt theo dõi này",
+    "alert.more": "🔎 Tin tương tự",
+    "alert.blocked": (
+        "⚠️ Chat <code>{chat}</code> đã chặn hoặc xoá bot. Đã tạm dừng {n} theo dõi của chat này; "
+        "tin báo sẽ không gửi tới đó nữa."
+    ),
 }
