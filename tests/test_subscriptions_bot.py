@@ -247,3 +247,10 @@ def test_mute_and_more(world: dict[str, Any], srv: FakeTelegram) -> None:
     answer = press(srv, admin, confirmation, f"sub:mute:{sub_id}", forged=True)
     assert answer.get("text") == "Đã tắt thông báo: nông dân. Gõ /subscriptions để bật lại."
     assert rows(world, "SELECT paused, paused_reason FROM subscriptions WHERE id = ?", sub_id) == [(1, "user")]
+
+
+def test_in_private_mode_a_stranger_cannot_subscribe(world: dict[str, Any], srv: FakeTelegram) -> None:
+    stranger = srv.user(OUTSIDER, "Người lạ")
+    reply = ask(srv, stranger, "/subscribe chuyển đổi số")
+    assert reply.text.endswith(f"ID Telegram của bạn: {OUTSIDER}")
+    assert rows(world, "SELECT count(*) FROM subscriptions WHERE created_by = ?", OUTSIDER) == [(0,)]

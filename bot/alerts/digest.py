@@ -128,6 +128,7 @@ async def run_digests(
             count = await runtime.write(send_due_digests, runtime.config, now, render)
             if count:
                 log.info("enqueued %d daily digest(s)", count)
+                runtime.outbox_wake.set()  # the sender sleeps until something is enqueued
             rows = await runtime.read(lambda rt: live_subscriptions(rt.reader()))
             delay = seconds_until_next(rows, now_of())
         except sqlite3.Error as err:  # a busy or failing database: try again later, never die

@@ -8,7 +8,8 @@ the articles), so a crash keeps the article and its alerts or neither. Kinds:
     edit     re-render a sent alert whose "also in: …" line grew (at most one pending per alert)
     <other>  a prepared message (digest, notice, …): HTML parts, exactly once per dedup_key
 
-States: pending → sent, or pending → failed (given up; `last_error` says why). Delivery
+States: pending → sent; pending → failed (given up: 400 three times, or the chat blocked the
+bot; `last_error` says why); pending → skipped (its subscription was muted or deleted first). Delivery
 (bot.alerts.delivery) reads and marks rows; nothing else changes them.
 """
 
@@ -21,8 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 ALERT, EDIT = "alert", "edit"
-PENDING, SENT, FAILED = "pending", "sent", "failed"
-STATES = (PENDING, SENT, FAILED)
+PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
+STATES = (PENDING, SENT, FAILED, SKIPPED)
 MAX_PART_CHARS = 4096  # Telegram's limit for one message's text
 MAX_PARTS = 20  # a digest of more would be a flood, not a digest
 REASON_BLOCKED = "blocked"  # 403: the bot was blocked or removed
@@ -139,7 +140,8 @@ def enqueue_message(
     """Queue a prepared message (HTML parts, each ≤ 4,096 characters); False if dedup_key was queued before.
 
     Exactly once per dedup_key: digests (`digest:<sub>:<date>`), notices, warnings. ValueError
-    for a kind reserved to alerts, no parts, too many or too long parts.
+    for a kind reserved to alerts, no parts, too many or too long parts. A chat blocked by a
+    403 gets nothing (False).
     """
     if kind in (ALERT, EDIT) or not kind:
         raise ValueError(f"kind {kind!r} is reserved for alerts")
@@ -147,6 +149,8 @@ def enqueue_message(
         raise ValueError(f"a message has 1 to {MAX_PARTS} parts, not {len(parts)}")
     if any(not part or len(part) > MAX_PART_CHARS for part in parts):
         raise ValueError(f"every part must have 1 to {MAX_PART_CHARS} characters")
+    if _blocked_among(conn, {chat_id}):
+        return False
     cursor = conn.execute(
         """INSERT OR IGNORE INTO outbox (kind, chat_id, thread_id, dedup_key, parts, created_ts)
            VALUES (?, ?, ?, ?, ?, ?)""",

@@ -236,4 +236,13 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "digest.header": "🗓 <b>Digest {date}</b> — {what}: {n} {n:article|articles}",
     "digest.outlet": "<i>{name}</i> ({n})",
     "digest.more": "… and {n} more {n:article|articles}",
+    # --- alerts (bot.telegram.alerts) ---
+    "alert.subscription": "🔔 Subscription: {label}",
+    "alert.also": "Also in: {outlets}",
+    "alert.mute": "🔕 Mute this subscription",
+    "alert.more": "🔎 More like this",
+    "alert.blocked": (
+        "⚠️ Chat <code>{chat}</code> blocked or removed the bot. {n} {n:subscription|subscriptions} "
+        "of that chat paused; no more alerts go there."
+    ),
 }

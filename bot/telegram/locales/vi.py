@@ -236,4 +236,13 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "digest.header": "🗓 <b>Bản tin {date}</b> — {what}: {n} bài",
     "digest.outlet": "<i>{name}</i> ({n})",
     "digest.more": "… và {n} bài khác",
+    # --- alerts (bot.telegram.alerts) ---
+    "alert.subscription": "🔔 Theo dõi: {label}",
+    "alert.also": "Cũng đăng trên: {outlets}",
+    "alert.mute": "🔕 Tắt theo dõi này",
+    "alert.more": "🔎 Tin tương tự",
+    "alert.blocked": (
+        "⚠️ Chat <code>{chat}</code> đã chặn hoặc xoá bot. Đã tạm dừng {n} theo dõi của chat này; "
+        "tin báo sẽ không gửi tới đó nữa."
+    ),
 }
