@@ -3,6 +3,7 @@ the recorder inside the store transaction (outbox rows, digest items), access, l
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.alerts.digest import DigestItem, is_due, seconds_until_next, send_due_digests
+from bot.alerts.digest import DigestItem, is_due, run_digests, seconds_until_next, send_due_digests
 from bot.alerts.service import Place, Spec, SubscriptionError, SubscriptionService
 from bot.alerts.subscriptions import DAILY, INSTANT, SubscriptionRow
 from bot.config import Config, load_config
@@ -378,3 +379,42 @@ def test_the_digest_task_sleeps_until_the_next_digest() -> None:
     assert seconds_until_next(rows, _now(11, 59).replace(second=30)) == 30.0
     assert seconds_until_next(rows, _now(9, 0)) == 60.0  # never longer: new subscriptions, clock changes
     assert seconds_until_next(rows, _now(12, 0)) == 0.0  # due now
+
+
+async def test_the_digest_task_sends_once_across_a_restart(rt: Runtime) -> None:
+    sub = await follow(rt, "daily 07:30 thanh long")
+    await publish(rt, article("Thanh long được giá"))
+    for _run in range(2):  # the second run is the process started again the same day
+        asked: list[datetime] = []
+
+        def clock(asked: list[datetime] = asked) -> datetime:
+            asked.append(_now(8, 15))
+            return asked[-1]
+
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_digests(rt, _render, stop, clock=clock))
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(asked) < 2:  # one whole pass: "now", then the time to sleep
+            assert asyncio.get_running_loop().time() < deadline, "the digest task made no pass"
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    assert [row[1] for row in digests(rt)] == [f"digest:{sub.id}:2026-11-26"]
+    assert rt.outbox_wake.is_set()
+
+
+def test_a_long_digest_is_split_into_valid_parts() -> None:
+    row = _row(DAILY, "07:30")
+    when = datetime(2026, 11, 26, 6, 0, tzinfo=TZ)
+    items = [
+        DigestItem(i, f"<Tin> số {i} & “chuyển đổi số” " + "rất dài " * 40, f"https://b{i % 3}.vn/{i}", f"s{i % 3}",
+                   f"Báo <{i % 3}>", when, i % 7 != 0)
+        for i in range(100)
+    ]  # fmt: skip
+    parts = render_digest(row, items, 40, date(2026, 11, 26), tz=TZ)
+    assert len(parts) > 1
+    for part in parts:
+        parse_html(part)
+        assert len(part) <= 4096
+    text = "".join(parts)
+    assert "140 bài" in parts[0] and "… và 40 bài khác" in parts[-1] and text.count("• ") == 100
