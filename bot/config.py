@@ -91,12 +91,19 @@ class Access:
 
 
 @dataclass(frozen=True, slots=True)
+class Alerts:
+    max_subscriptions_per_chat: int = 50
+    digest_time: str = "07:30"  # local HH:MM a subscription switched to daily gets unless told otherwise
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     organization: Organization
     polling: Polling = field(default_factory=Polling)
     sources: tuple[Source, ...] = ()
     campaigns: tuple[Campaign, ...] = ()
     access: Access = field(default_factory=Access)
+    alerts: Alerts = field(default_factory=Alerts)
     path: Path = Path("feeds.yaml")
 
     def source(self, source_id: str) -> Source | None:
@@ -353,6 +360,28 @@ def _access(r: _Reader, data: Any) -> Access:
     )
 
 
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_clock(value: Any) -> str:
+    """`7:30`, `07:30` → `07:30` (a local time of day, 00:00–23:59)."""
+    match = _CLOCK.match(str(value).strip()) if isinstance(value, str | int) and not isinstance(value, bool) else None
+    if not match:
+        raise ValueError(f"not a time of day (use HH:MM, e.g. 07:30): {value!r}")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def _alerts(r: _Reader, data: Any) -> Alerts:
+    d = r.mapping(data, "alerts")
+    r.unknown(d, {"max_subscriptions_per_chat", "digest_time"}, "alerts")
+    base = Alerts()
+    limit = base.max_subscriptions_per_chat
+    if "max_subscriptions_per_chat" in d:
+        limit = r.convert(d["max_subscriptions_per_chat"], "alerts.max_subscriptions_per_chat", _positive_int)
+    digest_time = r.convert(d["digest_time"], "alerts.digest_time", parse_clock) if "digest_time" in d else None
+    return Alerts(max_subscriptions_per_chat=limit, digest_time=digest_time or base.digest_time)
+
+
 def _unique(r: _Reader, items: tuple[Any, ...], what: str) -> None:
     seen: set[str] = set()
     for i, item in enumerate(items):
@@ -365,8 +394,8 @@ def config_from_dict(data: Any, file: str = "feeds.yaml", path: Path | None = No
     """Validate an already-loaded YAML document."""
     r = _Reader(file)
     if not isinstance(data, dict):
-        raise r.fail("", "must be a YAML mapping with organization, polling, sources, campaigns, access")
-    r.unknown(data, {"organization", "polling", "sources", "campaigns", "access"}, "")
+        raise r.fail("", "must be a YAML mapping with organization, polling, sources, campaigns, access, alerts")
+    r.unknown(data, {"organization", "polling", "sources", "campaigns", "access", "alerts"}, "")
     raw_sources = data.get("sources") or []
     raw_campaigns = data.get("campaigns") or []
     for key, value in (("sources", raw_sources), ("campaigns", raw_campaigns)):
@@ -382,6 +411,7 @@ def config_from_dict(data: Any, file: str = "feeds.yaml", path: Path | None = No
         sources=sources,
         campaigns=campaigns,
         access=_access(r, data.get("access")),
+        alerts=_alerts(r, data.get("alerts")),
         path=path or Path(file),
     )
 

@@ -10,10 +10,11 @@ import asyncio
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from bot.alerts.subscriptions import SubscriptionSet
 from bot.config import Config
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import Parser
@@ -50,6 +51,10 @@ class Runtime:
         self.poller: Poller | None = None
         self.source_map = SourceMap()  # shared by every reader thread's engine
         self.registry = Registry()  # the active saved queries; read by the after-insert hook
+        self.subscriptions = SubscriptionSet(self.registry)  # compiled live subscriptions (writer thread)
+        # Set after a store transaction (and by anyone who enqueues): the sender reads the outbox.
+        self.outbox_wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> RetagReport:
         """Open the database (migrating it), sync sources and campaigns, start the pipeline.
@@ -57,10 +62,12 @@ class Runtime:
         ConfigError (a campaign query that means nothing) before anything is opened.
         """
         campaigns = compile_campaigns(self.config)
+        self._loop = asyncio.get_running_loop()
         db = open_db(self.db_path)
         self.writer = Writer(db.conn)
         await self.writer.run(sync_sources, self.config)
         retagged = await self.writer.run(self._adopt_campaigns, campaigns)
+        await self.writer.run(self.subscriptions.load, self.config)
         self.fetcher = Fetcher(self.config.polling)
         self.parser = Parser(self._parser_workers)
         self.poller = self._make_poller()
@@ -71,8 +78,20 @@ class Runtime:
         return Poller(self.config, self.writer, self.fetcher, self.parser, hooks=self._hooks())
 
     def _hooks(self) -> tuple[AfterInsertHook, ...]:
-        """What happens inside the transaction that stores new articles: every saved query's matches."""
-        return (self.registry.record_matches,)
+        """What happens inside the transaction that stores new articles: every saved query's matches
+        (subscriptions' become outbox rows), then the sender is woken."""
+        return (self.registry.record_matches, self._wake_sender_after_commit)
+
+    def _wake_sender_after_commit(self, _conn: sqlite3.Connection, _new_ids: Sequence[int]) -> None:
+        # Runs on the writer thread inside the transaction. The sender reads the outbox with a
+        # job on that same single thread, which runs only after this transaction has committed
+        # (or rolled back): waking it now can never make it read too early.
+        self.notify_outbox()
+
+    def notify_outbox(self) -> None:
+        """Outbox rows were (or are about to be) committed: wake the sender. Safe from any thread."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.outbox_wake.set)
 
     def _adopt_campaigns(self, conn: sqlite3.Connection, campaigns: tuple[SavedQuery, ...]) -> RetagReport:
         """On the writer thread, so no batch is stored between re-tagging and the registry swap."""
@@ -93,6 +112,8 @@ class Runtime:
         self.config = config
         await self.writer.run(sync_sources, config)
         retagged = await self.writer.run(self._adopt_campaigns, campaigns)
+        # Campaign queries, the organization's names and access may have changed: recompile all.
+        await self.writer.run(self.subscriptions.load, config)
         if config.polling != previous.polling:
             old = self.fetcher
             self.fetcher = Fetcher(config.polling)

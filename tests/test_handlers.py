@@ -236,7 +236,9 @@ def test_vietnamese_question_gets_summary_and_linked_results(srv: FakeTelegram) 
     assert DATE.search(reply.text)
     assert all(u.startswith("https://bao") for u in links(reply)) and len(links(reply)) == 3
     assert reply.params.get("link_preview_options", {}).get("is_disabled") is True
-    assert reply.buttons == []  # one page: no pager
+    # One page: no pager, only the Follow button (bot.telegram.handlers.subscriptions).
+    assert [[b["text"] for b in row] for row in reply.buttons] == [["🔔 Theo dõi"]]
+    assert [d.split(":")[:2] for d in reply.callback_data] == [["sub", "f"]]
 
 
 def test_english_client_is_answered_in_english(srv: FakeTelegram) -> None:

@@ -132,7 +132,7 @@ def test_fingerprint_changes_with_query_and_since_only() -> None:
 def test_registry_refuses_kinds_nothing_records() -> None:
     registry = Registry()
     with pytest.raises(ValueError, match="no recorder"):
-        registry.replace(SUBSCRIPTION, ())
+        registry.replace("report", ())
     with pytest.raises(ValueError, match="another kind"):
         registry.replace(CAMPAIGN, [*_compiled(CAMPAIGNS[0])[:1], _subscription_like()])
 

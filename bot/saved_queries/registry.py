@@ -1,6 +1,6 @@
 """The active saved queries of every kind, and the one after-insert hook that records their matches.
 
-The registry is filled at start, refilled on `/reload` (campaigns) and, next issue, whenever
+The registry is filled at start, refilled on `/reload` (campaigns, subscriptions) and whenever
 a subscription changes: `replace(kind, saved_queries)` swaps one kind's set whole.
 
 `record_matches` is the store's after-insert hook: it runs inside the transaction that
@@ -8,7 +8,8 @@ stores new articles, so an article is never stored without its matches. Each kin
 one recorder, a function `(conn, saved_queries, new_ids) -> None` in `_RECORDERS`:
 
     campaign      → campaign_articles rows   (campaigns.record_campaign_matches)
-    subscription  → outbox rows              (next issue: add its recorder here)
+    subscription  → outbox rows (instant) and digest items (daily)
+                                             (bot.alerts.subscriptions.record_subscription_matches)
 
 A recorder finds its matches with `percolator.match_new_articles(conn, percolator_for(conn,
 saved_queries), new_ids)`: one percolator per set of saved queries, built when the set is
@@ -23,12 +24,15 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from types import MappingProxyType
 
+from bot.alerts.subscriptions import record_subscription_matches
 from bot.saved_queries.campaigns import record_campaign_matches
-from bot.saved_queries.saved_query import CAMPAIGN, SavedQuery
+from bot.saved_queries.saved_query import CAMPAIGN, SUBSCRIPTION, SavedQuery
 
 Recorder = Callable[[sqlite3.Connection, Sequence[SavedQuery], Sequence[int]], None]
 
-_RECORDERS: MappingProxyType[str, Recorder] = MappingProxyType({CAMPAIGN: record_campaign_matches})
+_RECORDERS: MappingProxyType[str, Recorder] = MappingProxyType(
+    {CAMPAIGN: record_campaign_matches, SUBSCRIPTION: record_subscription_matches}
+)
 
 
 class Registry:

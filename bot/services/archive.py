@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from difflib import get_close_matches
 from typing import TypedDict
 
+from bot.alerts.subscriptions import news_query
 from bot.errors import MediabotError, QueryError
 from bot.runtime import Runtime
 from bot.saved_queries.campaigns import count_campaign_matches
@@ -29,7 +30,6 @@ from bot.store.sources import SourceStatus, source_statuses
 from bot.textnorm import fold_vietnamese, nfc
 
 MAX_PAGE_SIZE = 50
-_QUOTES = str.maketrans({c: " " for c in '"“”„‟«»'})
 
 
 class UnknownOutlet(MediabotError):
@@ -228,10 +228,8 @@ def plan_filters(
 
 
 def organization_query(rt: Runtime) -> str:
-    """`"name" OR "alias" OR …`: the organization under any of its names."""
-    organization = rt.config.organization
-    names = [" ".join(n.translate(_QUOTES).split()) for n in (organization.name, *organization.aliases)]
-    return " OR ".join(f'"{n}"' for n in dict.fromkeys(n for n in names if n))
+    """`"name" OR "alias" OR …`: the organization under any of its names (/news and news subscriptions)."""
+    return news_query(rt.config.organization)
 
 
 def _fold(text: str) -> str:

@@ -166,6 +166,83 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE articles ADD COLUMN undated INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX articles_newest ON articles ((undated < 2), published_ts);
     """,
+    # 4: the outbox (issue 7, bot.alerts.outbox). Migration 1's `outbox` was never written and
+    # had the wrong constraints: dropped and recreated. Touches only its own tables, so it may
+    # run before or after any other migration (subscriptions' pause columns: _subscription_pause).
+    """
+    DROP TABLE IF EXISTS outbox;
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        chat_id INTEGER NOT NULL,
+        thread_id INTEGER,
+        subscription_id INTEGER,
+        article_id INTEGER,
+        story_id INTEGER,
+        alert_id INTEGER REFERENCES outbox(id) ON DELETE CASCADE,
+        dedup_key TEXT UNIQUE,
+        parts TEXT,
+        parts_sent INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ts REAL NOT NULL DEFAULT 0,
+        created_ts REAL NOT NULL,
+        sent_ts REAL,
+        message_id INTEGER,
+        rendered_also INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE UNIQUE INDEX outbox_chat_article ON outbox (chat_id, article_id) WHERE kind = 'alert';
+    CREATE UNIQUE INDEX outbox_chat_story ON outbox (chat_id, story_id) WHERE kind = 'alert';
+    CREATE UNIQUE INDEX outbox_one_edit ON outbox (alert_id) WHERE kind = 'edit' AND status = 'pending';
+    CREATE INDEX outbox_pending ON outbox (id) WHERE status = 'pending';
+    CREATE INDEX outbox_status ON outbox (status, created_ts);
+    CREATE TABLE IF NOT EXISTS outbox_also (
+        alert_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+        article_id INTEGER NOT NULL,
+        source_id TEXT NOT NULL,
+        PRIMARY KEY (alert_id, article_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS outbox_blocked_chats (
+        chat_id INTEGER PRIMARY KEY,
+        reason TEXT NOT NULL,
+        blocked_ts REAL NOT NULL
+    );
+    """,
+    # 5: subscriptions (issue 7, bot.alerts.subscriptions): what a subscription follows (kind +
+    # target: a query, a campaign, an outlet, the organization's news), instant or a daily digest
+    # at a local HH:MM, paused (by the chat, or 'blocked' by delivery on a 403), and the daily
+    # digests' pending items. Migration 1's `subscriptions` was never written: it is recreated with
+    # these columns (so this may run again, before or after any other migration, and touches only
+    # its own tables).
+    """
+    DROP TABLE IF EXISTS subscriptions;
+    CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        thread_id INTEGER,
+        query TEXT NOT NULL,
+        created_by INTEGER,
+        created_at TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        kind TEXT NOT NULL DEFAULT 'query',
+        target TEXT,
+        label TEXT NOT NULL DEFAULT '',
+        mode TEXT NOT NULL DEFAULT 'instant',
+        digest_time TEXT,
+        last_digest_date TEXT,
+        paused INTEGER NOT NULL DEFAULT 0,
+        paused_reason TEXT,
+        language TEXT,
+        chat_type TEXT NOT NULL DEFAULT 'private'
+    );
+    CREATE INDEX subscriptions_chat ON subscriptions (chat_id, active);
+    CREATE TABLE IF NOT EXISTS digest_items (
+        subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        PRIMARY KEY (subscription_id, article_id)
+    ) WITHOUT ROWID;
+    """,
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,7 +22,6 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
@@ -29,20 +29,32 @@ from telegram.ext import (
     Defaults,
 )
 
+from bot.alerts.delivery import Delivery
+from bot.alerts.digest import run_digests
+from bot.alerts.pacing import Pacer
+from bot.alerts.service import SubscriptionService
 from bot.config import Config
 from bot.logsetup import RedactSecrets, ensure_redacted, secrets_of
 from bot.runtime import Runtime
 from bot.saved_queries.campaigns import compile_campaigns
+from bot.saved_queries.saved_query import SUBSCRIPTION
 from bot.services.access import AccessService
 from bot.services.admin import AdminService
 from bot.services.archive import ArchiveService
 from bot.settings import Settings
+from bot.telegram.alerts import AlertRenderer
 from bot.telegram.context import BotContext, Services, install_services
 from bot.telegram.handlers import register_handlers, set_bot_commands
+from bot.telegram.handlers.subscriptions import render_digest
+from bot.telegram.limiter import SharedRateLimiter
+from bot.telegram.sender import BotTransport
 
 log = logging.getLogger(__name__)
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 SHUTDOWN_GRACE_S = 1.5  # how long the poller may take to finish its cycle before it is cancelled
+# How long a send on its way may take to be answered and marked at shutdown; cut off, it is
+# sent again after the restart (one duplicate, as after a crash).
+DELIVERY_GRACE_S = 5.0
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -99,9 +111,12 @@ class _Lifecycle:
     poll_feeds: bool = True
     owns_loop: bool = False  # only then may leftover tasks be cancelled at shutdown
     clock: Callable[[], datetime] | None = None  # "now" for questions (benchmarks on a frozen archive)
+    pacer: Pacer = field(default_factory=Pacer)  # shared by the replies' rate limiter and delivery
     runtime: Runtime | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     poll_task: asyncio.Task[None] | None = None
+    digest_task: asyncio.Task[None] | None = None
+    delivery_task: asyncio.Task[None] | None = None
 
     async def start(self, application: BotApplication) -> None:
         """Open the database, build the services, announce commands, start polling feeds."""
@@ -112,12 +127,15 @@ class _Lifecycle:
             archive=ArchiveService(self.runtime),
             admin=AdminService(self.runtime),
             access=AccessService(self.runtime),
+            subscriptions=SubscriptionService(self.runtime),
         )
         install_services(application, services)
         await set_bot_commands(application.bot, self.config.organization.language)
         if self.poll_feeds and self.runtime.poller:
             self.poll_task = asyncio.create_task(self.runtime.poller.run(self.stop), name="feed-poller")
-            self.poll_task.add_done_callback(_report_poller_end)
+            self.poll_task.add_done_callback(_report_task_end)
+        self._start_delivery(application)
+        self.digest_task = asyncio.create_task(self._digests(), name="daily-digests")
         log.info("mediabot is running as @%s", application.bot.username)
         if self.config.access.mode == "private" and not self.config.access.admins:
             # Otherwise a new install refuses everyone and nobody can approve them.
@@ -127,9 +145,37 @@ class _Lifecycle:
                 self.config.path,
             )
 
+    async def _digests(self) -> None:
+        assert self.runtime is not None
+        tz = self.config.organization.tz
+        await run_digests(self.runtime, functools.partial(render_digest, tz=tz), self.stop, self.clock)
+
+    def _start_delivery(self, application: BotApplication) -> None:
+        """The outbox sender, woken by the runtime after each store transaction."""
+        runtime = self.runtime
+        assert runtime
+        organization = self.config.organization
+        delivery = Delivery(
+            runtime.write,
+            BotTransport(application.bot),
+            AlertRenderer(organization.tz, organization.language),
+            self.pacer,
+            admins=lambda: runtime.config.access.admins,
+            match_for=lambda sub_id: _match_of(runtime, sub_id),
+            wake=runtime.outbox_wake,
+        )
+        self.delivery_task = asyncio.create_task(delivery.run(self.stop), name="outbox-sender")
+        self.delivery_task.add_done_callback(_report_task_end)
+
     async def close(self, _application: BotApplication | None = None) -> None:
-        """Stop the poller between transactions, then close the runtime; safe after a failed start."""
+        """Stop the poller, the digests and the sender between transactions, then close the runtime."""
         self.stop.set()
+        if self.digest_task:
+            await asyncio.wait({self.digest_task}, timeout=SHUTDOWN_GRACE_S)
+        if self.delivery_task:
+            _done, pending = await asyncio.wait({self.delivery_task}, timeout=DELIVERY_GRACE_S)
+            for task in pending:
+                task.cancel()
         if self.poll_task:
             done, _ = await asyncio.wait({self.poll_task}, timeout=SHUTDOWN_GRACE_S)
             if not done:  # a slow fetch must not hold the shutdown: cancel it (writes finish on their thread)
@@ -141,9 +187,15 @@ class _Lifecycle:
             self.runtime = None
 
 
-def _report_poller_end(task: asyncio.Task[None]) -> None:
+def _report_task_end(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception():
-        log.error("the feed poller stopped on an error", exc_info=task.exception())
+        log.error("%s stopped on an error", task.get_name(), exc_info=task.exception())
+
+
+def _match_of(runtime: Runtime, subscription_id: int) -> str | None:
+    """A subscription's compiled FTS MATCH string (marks the alert's snippet), None if not active."""
+    saved = runtime.registry.find(SUBSCRIPTION, str(subscription_id))
+    return saved.plan.match if saved else None
 
 
 async def _cancel_stray_tasks() -> None:
@@ -156,18 +208,6 @@ async def _cancel_stray_tasks() -> None:
         await asyncio.wait(stray, timeout=SHUTDOWN_GRACE_S)
 
 
-def overall_rate_limiter() -> AIORateLimiter:
-    """Telegram's ~30 messages/s overall, as a leaky bucket that never exceeds it in any 1 s window.
-
-    PTB's default bucket (30 per 1 s) lets up to 60 through in one sliding second after
-    a quiet spell; Telegram answers the excess with 429, and PTB then pauses every
-    request for retry_after (measured: 1 s stalls in bench/chat.py). Burst 4 + 20/s
-    stays under 30 in every window, with a margin for requests that bunch up on the way.
-    PTB's limiter retries a 429 only when max_retries is set.
-    """
-    return AIORateLimiter(overall_max_rate=4, overall_time_period=0.2, max_retries=3)
-
-
 def build_application(
     settings: Settings,
     config: Config,
@@ -178,6 +218,7 @@ def build_application(
 ) -> BotApplication:
     """The PTB Application with every handler registered; resources start in post_init."""
     lifecycle = _Lifecycle(settings, config, poll_feeds, owns_loop, clock)
+    # One budget for replies and alerts (bot.alerts.pacing): Telegram counts them together.
     application = (
         ApplicationBuilder()
         .token(settings.token or "")
@@ -185,7 +226,7 @@ def build_application(
         .base_file_url(f"{settings.api_url}/file/bot")
         .context_types(ContextTypes(context=BotContext))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(overall_rate_limiter())
+        .rate_limiter(SharedRateLimiter(lifecycle.pacer))
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(lifecycle.start)
         .post_shutdown(lifecycle.close)

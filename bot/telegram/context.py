@@ -1,4 +1,4 @@
-"""A typed handler context: `ctx.archive`, `ctx.access`, `ctx.lang` instead of raw bot_data lookups.
+"""A typed handler context: `ctx.archive`, `ctx.subscriptions`, `ctx.lang` … instead of raw bot_data lookups.
 
 PTB's `ContextTypes(context=BotContext)` makes every callback receive this class
 (the pattern of PTB's `contexttypesbot` example). The services are created in
@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.alerts.service import Spec, SubscriptionService
 from bot.config import Config
 from bot.runtime import Runtime
 from bot.services.access import AccessService
@@ -72,7 +73,9 @@ class Services:
     archive: ArchiveService
     admin: AdminService
     access: AccessService
+    subscriptions: SubscriptionService
     pages: TokenStore[PageRequest] = field(default_factory=TokenStore)
+    follows: TokenStore[Spec] = field(default_factory=TokenStore)  # what each answer's Follow button subscribes to
     previews: TokenStore[FeedPreview] = field(default_factory=lambda: TokenStore(200))
 
 
@@ -94,6 +97,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @property
     def access(self) -> AccessService:
         return self.services.access
+
+    @property
+    def subscriptions(self) -> SubscriptionService:
+        return self.services.subscriptions
 
     @property
     def config(self) -> Config:

@@ -281,12 +281,20 @@ def _drop_huge_tags(atoms: list[str]) -> list[str]:
     return out
 
 
-def pager_keyboard(token: str, page: int, pages: int, lang: str) -> InlineKeyboardMarkup | None:
-    """« Prev / Next » buttons with callback data 'pg:{token}:{page}'; None for a single page."""
-    if not _TOKEN.match(token):
-        raise ValueError("pager token must be 1-40 characters of A-Z a-z 0-9 _ -")
-    if pages <= 1:
-        return None
+def pager_keyboard(
+    token: str, page: int, pages: int, lang: str, *, follow: str | None = None
+) -> InlineKeyboardMarkup | None:
+    """« Prev / Next » buttons with callback data 'pg:{token}:{page}' (none for a single page), and
+    under them "🔔 Follow" ('sub:f:{follow}') when the answer can be followed; None when neither."""
+    if not _TOKEN.match(token) or (follow is not None and not _TOKEN.match(follow)):
+        raise ValueError("pager and follow tokens must be 1-40 characters of A-Z a-z 0-9 _ -")
+    rows = [_pager_row(token, page, pages, lang)] if pages > 1 else []
+    if follow is not None:
+        rows.append([InlineKeyboardButton(t_plain("button.follow", lang), callback_data=f"sub:f:{follow}")])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _pager_row(token: str, page: int, pages: int, lang: str) -> list[InlineKeyboardButton]:
     page = max(0, min(page, pages - 1))
     buttons = []
     if page > 0:
@@ -295,7 +303,7 @@ def pager_keyboard(token: str, page: int, pages: int, lang: str) -> InlineKeyboa
     buttons.append(InlineKeyboardButton(f"{page + 1}/{pages}", callback_data=PAGER_NOOP))
     if page < pages - 1:
         buttons.append(InlineKeyboardButton(t_plain("button.next", lang), callback_data=f"pg:{token}:{page + 1}"))
-    return InlineKeyboardMarkup([buttons])
+    return buttons
 
 
 def parse_pager_data(data: str | None) -> tuple[str, int] | None:

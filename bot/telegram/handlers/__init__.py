@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
 from bot.telegram.context import SERVICES_KEY, BotContext
-from bot.telegram.handlers import access, admin, chat
+from bot.telegram.handlers import access, admin, chat, subscriptions
 from bot.telegram.handlers.common import thread_of
 from bot.telegram.i18n import LANGUAGES, t, t_plain
 
@@ -28,6 +28,9 @@ COMMANDS = {
     "news": chat.news,
     "sources": chat.sources,
     "campaigns": chat.campaigns,
+    "subscribe": subscriptions.subscribe,
+    "subscriptions": subscriptions.list_subscriptions,
+    "unsubscribe": subscriptions.unsubscribe,
     "lang": chat.lang,
     "addsource": admin.addsource,
     "removesource": admin.removesource,
@@ -46,6 +49,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CallbackQueryHandler(chat.on_page, pattern=r"^pg:"))
     application.add_handler(CallbackQueryHandler(access.on_decision, pattern=r"^acc:"))
     application.add_handler(CallbackQueryHandler(admin.on_confirm, pattern=r"^src:"))
+    application.add_handler(CallbackQueryHandler(subscriptions.on_button, pattern=r"^sub:"))
     application.add_handler(CallbackQueryHandler(_ignore_button))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, chat.unknown_command))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, chat.ask))
@@ -79,6 +83,9 @@ def command_menu(lang: str) -> list[BotCommand]:
         BotCommand("news", t_plain("command.news", lang)),
         BotCommand("sources", t_plain("command.sources", lang)),
         BotCommand("campaigns", t_plain("command.campaigns", lang)),
+        BotCommand("subscribe", t_plain("command.subscribe", lang)),
+        BotCommand("subscriptions", t_plain("command.subscriptions", lang)),
+        BotCommand("unsubscribe", t_plain("command.unsubscribe", lang)),
         BotCommand("lang", t_plain("command.lang", lang)),
     ]
 

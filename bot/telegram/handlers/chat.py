@@ -45,7 +45,7 @@ async def ask(update: Update, ctx: BotContext) -> None:
     try:
         answer = await ctx.archive.ask(question)
     except QueryError as err:  # "?", "cảm ơn", since:2m, source:unknown, only exclusions
-        await reply(update, ctx, t("ask.empty", ctx.lang) if err.code == "empty" else _bad_query(err, ctx.lang))
+        await reply(update, ctx, t("ask.empty", ctx.lang) if err.code == "empty" else bad_query(err, ctx.lang))
         return
     await send_answer(update, ctx, answer)
 
@@ -59,12 +59,13 @@ async def search(update: Update, ctx: BotContext) -> None:
     try:
         answer = await ctx.archive.search(query)
     except QueryError as err:
-        await reply(update, ctx, _bad_query(err, ctx.lang))
+        await reply(update, ctx, bad_query(err, ctx.lang))
         return
     await send_answer(update, ctx, answer)
 
 
-def _bad_query(err: QueryError, lang: str) -> str:
+def bad_query(err: QueryError, lang: str) -> str:
+    """A query error explained in the user's language (/search, questions, /subscribe)."""
     reason = Html(t(f"query_error.{err.code}", lang, **err.params))
     return t("error.bad_query", lang, reason=reason)
 
@@ -119,10 +120,16 @@ async def unknown_command(update: Update, ctx: BotContext) -> None:
 
 
 async def send_answer(update: Update, ctx: BotContext, answer: Answer, *, snippets: bool = True) -> None:
-    """Reply with one page of an answer and its Next/Previous buttons."""
+    """Reply with one page of an answer, its Next/Previous buttons and its Follow button."""
     token = ctx.services.pages.put(answer.request)
-    keyboard = pager_keyboard(token, page_index(answer), page_count(answer), ctx.lang)
+    keyboard = pager_keyboard(token, page_index(answer), page_count(answer), ctx.lang, follow=_follow(ctx, answer))
     await reply(update, ctx, _one_message(answer, ctx, snippets), keyboard=keyboard)
+
+
+def _follow(ctx: BotContext, answer: Answer) -> str | None:
+    """The token of what the Follow button subscribes to, kept server-side (callback data is ≤ 64 bytes)."""
+    spec = ctx.subscriptions.follow_spec(answer)
+    return ctx.services.follows.put(spec) if spec is not None else None
 
 
 def _one_message(answer: Answer, ctx: BotContext, snippets: bool) -> list[str]:
@@ -145,7 +152,7 @@ async def on_page(update: Update, ctx: BotContext) -> None:
         return
     answer = await ctx.archive.rerun(request, parsed[1])
     parts = _one_message(answer, ctx, snippets=request.kind in ("ask", "search"))
-    keyboard = pager_keyboard(parsed[0], page_index(answer), page_count(answer), ctx.lang)
+    keyboard = pager_keyboard(parsed[0], page_index(answer), page_count(answer), ctx.lang, follow=_follow(ctx, answer))
     await query.answer()
     if len(parts) == 1:
         try:

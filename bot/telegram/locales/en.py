@@ -29,6 +29,10 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "/news — what the press wrote about us (our name and aliases)\n"
         "/sources — outlets and their status\n"
         "/campaigns — campaigns and article counts\n"
+        "/subscribe &lt;query&gt; — alerts for new articles, e.g. <code>/subscribe chuyển đổi số</code>; "
+        "also <code>campaign id</code>, <code>source id</code>, <code>news</code>; "
+        "<code>/subscribe daily 07:30 …</code> — a daily digest at 07:30\n"
+        "/subscriptions — what this chat follows (pause, delivery, delete), /unsubscribe [number] — stop following\n"
         "/lang vi — chuyển sang tiếng Việt\n\n"
         '<b>Query syntax</b>: words (all must match), <code>"phrases"</code>, <code>OR</code>, '
         "<code>-exclusion</code>, <code>source:id</code>, <code>since:7d</code> or "
@@ -174,4 +178,71 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "error.bad_query": ("I could not read that query: {reason}. Example: <code>digital transformation since:7d</code>"),
     "lang.switched": "Language switched to English.",
     "lang.usage": "Usage: <code>/lang vi</code> or <code>/lang en</code>",
+    # --- subscriptions and digests ---
+    "command.subscribe": "Follow new articles (query, campaign, source)",
+    "command.subscriptions": "What this chat follows",
+    "command.unsubscribe": "Stop following",
+    "button.follow": "🔔 Follow",
+    "button.sub_pause": "⏸ Pause",
+    "button.sub_resume": "▶ Resume",
+    "button.sub_daily": "🗓 Daily digest",
+    "button.sub_instant": "⚡ Instant",
+    "button.sub_delete": "🗑 Delete",
+    "button.sub_back": "« List",
+    "sub.what.query": "<b>{label}</b>",
+    "sub.what.campaign": "campaign <b>{label}</b>",
+    "sub.what.source": "source <b>{label}</b>",
+    "sub.what.news": "the press about <b>{label}</b>",
+    "sub.mode.instant": "instant alerts",
+    "sub.mode.daily": "daily digest at {time}",
+    "sub.state.paused": "⏸ paused",
+    "sub.state.blocked": "⛔ paused: the bot was blocked or removed",
+    "sub.subscribed": "🔔 Following {what} — {mode}.",
+    "sub.recent": "Latest matching articles:",
+    "sub.no_recent": "Nothing matches yet; new articles will be posted here.",
+    "sub.manage": "Manage: /subscriptions",
+    "sub.list_empty": (
+        "Nothing followed yet. For example: <code>/subscribe digital transformation</code> or "
+        "<code>/subscribe daily 07:30 news</code>"
+    ),
+    "sub.list_header": "<b>Following</b> ({n}/{max})",
+    "sub.list_hint": "Press a number to pause, change delivery or delete.",
+    "sub.list_hint_delete": "Press 🗑 to stop following, or type <code>/unsubscribe number</code>.",
+    "sub.card": "{what}\nDelivery: {mode}",
+    "sub.deleted": "Stopped following {what}.",
+    "sub.gone": "This subscription no longer exists.",
+    "sub.unsubscribe_usage": "Type <code>/unsubscribe number</code> with a number from /subscriptions ({n} now).",
+    "sub.expired": "This button is out of date; type /subscriptions.",
+    "sub.admins_only": "Only this group's admins can change its subscriptions.",
+    "sub.muted": "Muted: {label}. Type /subscriptions to turn it back on.",
+    "sub.error.usage": (
+        "Usage: <code>/subscribe chuyển đổi số</code>, <code>/subscribe campaign id</code>, "
+        "<code>/subscribe source id</code>, <code>/subscribe news</code>; put <code>daily 07:30</code> "
+        "first for a daily digest, e.g. <code>/subscribe daily 07:30 chuyển đổi số</code>"
+    ),
+    "sub.error.bad_time": (
+        "{value} is not a time: write <code>daily HH:MM</code>, e.g. <code>/subscribe daily 07:30 chuyển đổi số</code>"
+    ),
+    "sub.error.daily_first": (
+        "Put <code>daily HH:MM</code> first, e.g. <code>/subscribe daily 07:30 chuyển đổi số</code>"
+    ),
+    "sub.error.since": (
+        "A subscription always follows new articles, so it needs no <code>since:</code>; leave it out, "
+        "e.g. <code>/subscribe bão -quảng cáo</code>"
+    ),
+    "sub.error.unknown_campaign": "There is no campaign <code>{value}</code>; campaigns: {known}",
+    "sub.error.too_many": "This chat already has {max} subscriptions (the maximum); remove some with /unsubscribe.",
+    "sub.error.duplicate": "<b>{label}</b> is already followed here; see /subscriptions.",
+    "digest.header": "🗓 <b>Digest {date}</b> — {what}: {n} {n:article|articles}",
+    "digest.outlet": "<i>{name}</i> ({n})",
+    "digest.more": "… and {n} more {n:article|articles}",
+    # --- alerts (bot.telegram.alerts) ---
+    "alert.subscription": "🔔 Subscription: {label}",
+    "alert.also": "Also in: {outlets}",
+    "alert.mute": "🔕 Mute this subscription",
+    "alert.more": "🔎 More like this",
+    "alert.blocked": (
+        "⚠️ Chat <code>{chat}</code> blocked or removed the bot. {n} {n:subscription|subscriptions} "
+        "of that chat paused; no more alerts go there."
+    ),
 }

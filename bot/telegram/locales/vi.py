@@ -30,6 +30,10 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "/news — báo chí viết về cơ quan (tên và các tên gọi khác)\n"
         "/sources — các nguồn tin và tình trạng\n"
         "/campaigns — các chiến dịch và số bài\n"
+        "/subscribe &lt;truy vấn&gt; — báo khi có bài mới, ví dụ <code>/subscribe chuyển đổi số</code>; "
+        "cũng <code>campaign mã</code>, <code>source mã</code>, <code>news</code>; "
+        "<code>/subscribe daily 07:30 …</code> — bản tin hằng ngày lúc 07:30\n"
+        "/subscriptions — các theo dõi (tạm dừng, đổi cách gửi, xóa), /unsubscribe [số] — bỏ theo dõi\n"
         "/lang en — switch to English\n\n"
         '<b>Cú pháp truy vấn</b>: các từ (phải có đủ), <code>"cụm từ"</code>, <code>OR</code>, '
         "<code>-loại trừ</code>, <code>source:mã</code>, <code>since:7d</code> hoặc "
@@ -174,4 +178,71 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "error.bad_query": "Không hiểu truy vấn: {reason}. Ví dụ: <code>chuyển đổi số since:7d</code>",
     "lang.switched": "Đã chuyển sang tiếng Việt.",
     "lang.usage": "Cách dùng: <code>/lang vi</code> hoặc <code>/lang en</code>",
+    # --- subscriptions and digests ---
+    "command.subscribe": "Theo dõi tin mới (truy vấn, chiến dịch, nguồn)",
+    "command.subscriptions": "Các theo dõi của cuộc trò chuyện này",
+    "command.unsubscribe": "Bỏ theo dõi",
+    "button.follow": "🔔 Theo dõi",
+    "button.sub_pause": "⏸ Tạm dừng",
+    "button.sub_resume": "▶ Tiếp tục",
+    "button.sub_daily": "🗓 Gửi hằng ngày",
+    "button.sub_instant": "⚡ Gửi ngay",
+    "button.sub_delete": "🗑 Xóa",
+    "button.sub_back": "« Danh sách",
+    "sub.what.query": "<b>{label}</b>",
+    "sub.what.campaign": "chiến dịch <b>{label}</b>",
+    "sub.what.source": "nguồn <b>{label}</b>",
+    "sub.what.news": "báo chí viết về <b>{label}</b>",
+    "sub.mode.instant": "báo ngay",
+    "sub.mode.daily": "bản tin hằng ngày lúc {time}",
+    "sub.state.paused": "⏸ đang tạm dừng",
+    "sub.state.blocked": "⛔ tạm dừng vì bot bị chặn hoặc bị mời ra",
+    "sub.subscribed": "🔔 Đã theo dõi {what} — {mode}.",
+    "sub.recent": "Các bài gần nhất khớp:",
+    "sub.no_recent": "Chưa có bài nào khớp; bài mới sẽ được báo tại đây.",
+    "sub.manage": "Quản lý: /subscriptions",
+    "sub.list_empty": (
+        "Chưa theo dõi gì. Ví dụ: <code>/subscribe chuyển đổi số</code> hoặc <code>/subscribe daily 07:30 news</code>"
+    ),
+    "sub.list_header": "<b>Đang theo dõi</b> ({n}/{max})",
+    "sub.list_hint": "Bấm số để tạm dừng, đổi cách gửi hoặc xóa.",
+    "sub.list_hint_delete": "Bấm 🗑 để bỏ theo dõi, hoặc gõ <code>/unsubscribe số</code>.",
+    "sub.card": "{what}\nCách gửi: {mode}",
+    "sub.deleted": "Đã bỏ theo dõi {what}.",
+    "sub.gone": "Mục theo dõi này không còn nữa.",
+    "sub.unsubscribe_usage": "Gõ <code>/unsubscribe số</code> với số thứ tự trong /subscriptions (hiện có {n}).",
+    "sub.expired": "Nút này đã cũ; gõ /subscriptions để xem lại.",
+    "sub.admins_only": "Chỉ quản trị viên của nhóm mới được thay đổi các theo dõi của nhóm.",
+    "sub.muted": "Đã tắt thông báo: {label}. Gõ /subscriptions để bật lại.",
+    "sub.error.usage": (
+        "Cách dùng: <code>/subscribe chuyển đổi số</code>, <code>/subscribe campaign mã</code>, "
+        "<code>/subscribe source mã</code>, <code>/subscribe news</code>; thêm <code>daily 07:30</code> "
+        "ở đầu để nhận bản tin hằng ngày, ví dụ <code>/subscribe daily 07:30 chuyển đổi số</code>"
+    ),
+    "sub.error.bad_time": (
+        "{value} không phải giờ hợp lệ: viết <code>daily HH:MM</code>, ví dụ <code>/subscribe daily "
+        "07:30 chuyển đổi số</code>"
+    ),
+    "sub.error.daily_first": (
+        "Đặt <code>daily HH:MM</code> ở đầu, ví dụ <code>/subscribe daily 07:30 chuyển đổi số</code>"
+    ),
+    "sub.error.since": (
+        "Theo dõi luôn báo bài mới nên không cần <code>since:</code>; bỏ nó đi, ví dụ <code>/subscribe "
+        "bão -quảng cáo</code>"
+    ),
+    "sub.error.unknown_campaign": "Không có chiến dịch <code>{value}</code>; các chiến dịch: {known}",
+    "sub.error.too_many": "Cuộc trò chuyện này đã có {max} mục theo dõi (tối đa); bỏ bớt bằng /unsubscribe.",
+    "sub.error.duplicate": "Đã theo dõi <b>{label}</b> ở đây rồi; xem /subscriptions.",
+    "digest.header": "🗓 <b>Bản tin {date}</b> — {what}: {n} bài",
+    "digest.outlet": "<i>{name}</i> ({n})",
+    "digest.more": "… và {n} bài khác",
+    # --- alerts (bot.telegram.alerts) ---
+    "alert.subscription": "🔔 Theo dõi: {label}",
+    "alert.also": "Cũng đăng trên: {outlets}",
+    "alert.mute": "🔕 Tắt theo dõi này",
+    "alert.more": "🔎 Tin tương tự",
+    "alert.blocked": (
+        "⚠️ Chat <code>{chat}</code> đã chặn hoặc xoá bot. Đã tạm dừng {n} theo dõi của chat này; "
+        "tin báo sẽ không gửi tới đó nữa."
+    ),
 }

@@ -199,12 +199,15 @@ class FakeTelegram:
             target = self.private_chat(user) if chat is None else self._known_chat(chat)
             return post_user_text(self.world, user, target, text, thread_id, reply_to_message_id)
 
-    def press_button(self, user: FakeUser, message: MessageRef, callback_data: str) -> str:
-        """The user presses an inline button of a bot message; returns the callback query id."""
+    def press_button(self, user: FakeUser, message: MessageRef, callback_data: str, *, forged: bool = False) -> str:
+        """The user presses an inline button of a bot message; returns the callback query id.
+
+        `forged`: send `callback_data` even though the message offers no such button (a modified
+        client can send anything)."""
         chat_id, message_id = _message_key(message)
         query_id = str(next(self._query_ids))
         with self.world.lock:
-            post_button_press(self.world, user, chat_id, message_id, callback_data, query_id)
+            post_button_press(self.world, user, chat_id, message_id, callback_data, query_id, forged)
         return query_id
 
     def callback_answer(self, query_id: str) -> dict[str, Any] | None:

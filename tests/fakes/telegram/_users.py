@@ -41,14 +41,16 @@ def _placement(world: World, chat: FakeChat, thread_id: int | None, reply_to: in
     return fields
 
 
-def post_button_press(world: World, user: FakeUser, chat_id: int, message_id: int, data: str, query_id: str) -> None:
-    """Enqueue a callback_query for a button the message really offers. Hold `world.lock`."""
+def post_button_press(
+    world: World, user: FakeUser, chat_id: int, message_id: int, data: str, query_id: str, forged: bool = False
+) -> None:
+    """Enqueue a callback_query for a button the message really offers (any data when `forged`). Hold `world.lock`."""
     current = world.stored_message(chat_id, message_id)
     if current is None:
         raise AssertionError(f"message {message_id} in chat {chat_id} does not exist (deleted?)")
     rows = current.get("reply_markup", {}).get("inline_keyboard", [])
     offered = [button.get("callback_data") for row in rows for button in row]
-    if data not in offered:
+    if data not in offered and not forged:
         raise AssertionError(f"message {message_id} has no button {data!r}; it has {offered}")
     world.users.setdefault(user.id, user)
     world.callback_queries[query_id] = None

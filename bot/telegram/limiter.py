@@ -1,0 +1,76 @@
+"""One rate limiter for everything the bot sends: its replies and the outbox share Telegram's budget.
+
+PTB calls `process_request` for every Bot API request. A request to a chat takes a slot
+from the shared `Pacer` (≤ 30/s overall, ≤ 20/min per group; a reply to a private chat
+is not held to 1/s, Telegram tolerates a short burst there) — unless delivery took the
+slot itself and says so with `rate_limit_args=PACED`. A 429 is retried up to
+`max_retries` times after the pacer has moved that chat's next slot past `retry_after`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+from bot.alerts.pacing import Pacer
+
+log = logging.getLogger(__name__)
+PACED = "paced"  # rate_limit_args of a request whose slot was taken already (bot.telegram.sender)
+Result = bool | dict[str, Any] | list[dict[str, Any]]
+
+
+class SharedRateLimiter(BaseRateLimiter[str]):
+    """PTB's rate limiter over our Pacer."""
+
+    def __init__(self, pacer: Pacer, max_retries: int = 3) -> None:
+        self.pacer = pacer
+        self.max_retries = max_retries
+
+    async def initialize(self) -> None:
+        """Nothing to set up: the pacer is plain state."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: str | None,
+    ) -> Result:
+        """Wait for a slot (requests to a chat only), send, and retry a 429 after retry_after."""
+        chat_id = _chat_id(data.get("chat_id"))
+        if rate_limit_args == PACED or chat_id is None:
+            return await callback(*args, **kwargs)
+        for attempt in range(self.max_retries + 1):
+            await self.pacer.acquire(chat_id, per_chat=False)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as err:
+                after = err.retry_after
+                seconds = after.total_seconds() if isinstance(after, timedelta) else float(after)
+                self.pacer.too_many(chat_id, seconds, self.pacer.clock())
+                if attempt == self.max_retries:
+                    raise
+                log.info("%s to chat %s: flood control, retrying after %.0f s", endpoint, chat_id, seconds)
+                await asyncio.sleep(seconds)
+        raise AssertionError("unreachable")
+
+
+def _chat_id(value: object) -> int | None:
+    """The target chat of a request; a channel's @username counts as a group (it is one for the limits)."""
+    if value is None:
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return -abs(hash(value)) - 1
