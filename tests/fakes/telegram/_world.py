@@ -32,7 +32,7 @@ from tests.fakes.telegram._updates import UpdateQueue
 Response = tuple[int, dict[str, Any]]
 Handler = Callable[["World", dict[str, Any], dict[str, UploadedFile]], Any]
 # Methods that count against Telegram's flood limits.
-FLOOD_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+FLOOD_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "editMessageText"})  # an edit counts like a send
 
 
 @dataclass(slots=True)
