@@ -94,6 +94,9 @@ class Access:
 class Alerts:
     max_subscriptions_per_chat: int = 50
     digest_time: str = "07:30"  # local HH:MM a subscription switched to daily gets unless told otherwise
+    # Sends awaiting Telegram's answer at once: K is up to K times faster over a slow link, and a
+    # crash (kill -9) between a send and its record may then repeat up to K alerts instead of one.
+    max_in_flight: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,13 +376,18 @@ def parse_clock(value: Any) -> str:
 
 def _alerts(r: _Reader, data: Any) -> Alerts:
     d = r.mapping(data, "alerts")
-    r.unknown(d, {"max_subscriptions_per_chat", "digest_time"}, "alerts")
+    r.unknown(d, {"max_subscriptions_per_chat", "digest_time", "max_in_flight"}, "alerts")
     base = Alerts()
     limit = base.max_subscriptions_per_chat
     if "max_subscriptions_per_chat" in d:
         limit = r.convert(d["max_subscriptions_per_chat"], "alerts.max_subscriptions_per_chat", _positive_int)
     digest_time = r.convert(d["digest_time"], "alerts.digest_time", parse_clock) if "digest_time" in d else None
-    return Alerts(max_subscriptions_per_chat=limit, digest_time=digest_time or base.digest_time)
+    in_flight = base.max_in_flight
+    if "max_in_flight" in d:
+        in_flight = r.convert(d["max_in_flight"], "alerts.max_in_flight", _positive_int)
+    return Alerts(
+        max_subscriptions_per_chat=limit, digest_time=digest_time or base.digest_time, max_in_flight=in_flight
+    )
 
 
 def _unique(r: _Reader, items: tuple[Any, ...], what: str) -> None:

@@ -22,7 +22,7 @@ from telegram.ext import ExtBot
 
 from bot.alerts.delivery import Delivery, DeliveryOptions
 from bot.alerts.outbox import AlertMatch, enqueue_alerts, enqueue_message
-from bot.alerts.pacing import Pacer
+from bot.alerts.pacing import Limits, Pacer
 from bot.config import Source
 from bot.models import Article
 from bot.store.articles import store_articles
@@ -30,9 +30,12 @@ from bot.store.db import open_db, transaction
 from bot.store.sources import upsert_source
 from bot.store.writer import Writer
 from bot.telegram.alerts import AlertRenderer
+from bot.telegram.context import SERVICES_KEY
 from bot.telegram.limiter import SharedRateLimiter
 from bot.telegram.sender import BotTransport
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.telegram import FakeTelegram, FloodLimits
+from tests.test_handlers import ADMIN, LAN, BotThread, make_config
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -158,6 +161,7 @@ def _buttons(markup: Any) -> list[dict[str, Any]]:
 
 async def test_a_later_outlet_edits_the_sent_alert_in_place(fake_telegram: FakeTelegram, tmp_path: Path) -> None:
     srv, path = fake_telegram, tmp_path / "d.sqlite"
+    srv.flood_limits = FloodLimits(per_chat_burst=1)  # an edit counts like a send, one a second
     lan = srv.user(501, "Lan")
     conn = prepare(path)
     sub = subscribe(conn, lan.id, "lũ")
@@ -177,6 +181,7 @@ async def test_a_later_outlet_edits_the_sent_alert_in_place(fake_telegram: FakeT
     ]
     message = srv.bot_messages(lan)[0]
     assert message["text"].endswith("Cũng đăng trên: Báo Đồng Tháp, VnExpress")
+    assert all(c.ok for c in srv.sent)  # paced: no 429
 
 
 async def test_a_pending_alert_is_sent_with_every_outlet_and_no_edit(
@@ -304,3 +309,61 @@ def test_marked_snippet_shows_the_match(tmp_path: Path) -> None:
     assert view is not None
     rendered = AlertRenderer(TZ, "vi").alert(view)
     assert re.search(r"tỉnh <b>Đồng Tháp</b> khởi công", rendered.text)
+
+
+def test_the_running_bot_alerts_right_after_the_store_commit_and_stats_show_it(
+    fake_telegram: FakeTelegram, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    srv = fake_telegram
+    admin, lan = srv.user(ADMIN, "Quản trị"), srv.user(LAN, "Lan")
+    config = make_config(tmp_path, feed_server)
+    db = tmp_path / "bot.sqlite"
+    conn = prepare(db)
+    sub = subscribe(conn, lan.id, "Cao Lãnh")
+    with BotThread(srv, config, db) as bot:
+        runtime = bot.app.bot_data[SERVICES_KEY].runtime
+        assert runtime.poller
+
+        def enqueue(c: sqlite3.Connection, ids: Sequence[int]) -> None:
+            enqueue_alerts(c, [AlertMatch(sub, lan.id, None, a) for a in ids])
+
+        hooks = (enqueue, *runtime.poller.hooks)  # the subscription recorder's part, then the runtime's own
+        batch = [([article("cl", "vtv", "Cầu Cao Lãnh thông xe")], None)]
+        mark = srv.mark()
+        future = asyncio.run_coroutine_threadsafe(runtime.write(store_articles, batch, hooks), bot.loop)
+        future.result(10)
+        committed = time.monotonic()
+        alert = srv.wait_for_message(lan, after_call=mark, timeout=5)
+        # The sender was woken by the commit, not by its 2 s idle check.
+        assert alert.at - committed < 0.5, alert.at - committed
+        assert "Cầu Cao Lãnh thông xe" in alert.params["text"]
+        message_id = srv.send_text(admin, "/stats")
+        stats = srv.wait_for_message(admin, after=message_id).params["text"]
+    assert "Hàng đợi tin báo: 0 chờ gửi (lâu nhất 0 giây), 1 đã gửi, 0 lỗi" in stats
+    assert "Theo dõi: 1 (0 tạm dừng)" in stats
+
+
+def test_the_pacer_keeps_telegrams_limits_counting_each_message_at_its_answer() -> None:
+    clock = [1000.0]
+    pacer = Pacer(clock=lambda: clock[0])
+    now = clock[0]
+    for i in range(30):  # 30 chats, departures as fast as the schedule allows
+        now = max(now, pacer.ready_at(i + 1, now))
+        pacer.record(i + 1, now).answer(now + 0.3)  # slow answers: each arrived at most 0.3 s after leaving
+    # Evenly spaced (a late start may catch up 2 slots): never a burst of 30 at once.
+    assert abs((now - 1000.0) - 27 * Limits().overall_window / 30) < 1e-9
+    # The 31st may leave only a second after the first message's answer, its latest possible arrival.
+    assert pacer.overall_at(now) == 1000.0 + 0.3 + Limits().overall_window
+    assert pacer.chat_at(1, now) >= now  # and chat 1 waits its own second as well
+    later = now + 5
+    assert pacer.chat_at(-100500, later) == later
+    for k in range(20):  # a group: 20 a minute
+        pacer.record(-100500, later + 2 * k).answer(later + 2 * k)
+    assert pacer.chat_at(-100500, later + 40) == later + Limits().group_window
+    fresh = Pacer(clock=lambda: clock[0])
+    fresh.too_many(7, 3.0, later)  # 429 for chat 7: it waits 3 s, everyone pauses 1 s, then goes slower
+    assert fresh.chat_at(7, later) == later + 3.0
+    assert fresh.overall_at(later) == later + 1.0
+    for i in range(21):
+        fresh.record(100 + i, later + 1.0).answer(later + 1.0)
+    assert fresh.overall_at(later + 1.0) == later + 1.0 + Limits().overall_window  # 21 a second, not 30

@@ -16,6 +16,7 @@ from bot.config import Source
 from bot.models import Article
 from bot.store.articles import store_articles
 from bot.store.db import MIGRATIONS, migrate, open_db
+from bot.store.db import transaction as transaction_on
 from bot.store.sources import upsert_source
 
 NOW = datetime(2026, 11, 15, 3, 0, tzinfo=UTC)
@@ -176,3 +177,41 @@ def test_the_migration_replaces_the_unused_outbox_of_migration_1(tmp_path: Path)
     sql = db.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'outbox'").fetchone()[0]
     assert "dedup_key" in sql and "subscription_id, article_id" not in sql
     assert db.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_mediabot_outbox_reports_states_age_and_blocked_chats(conn: sqlite3.Connection, tmp_path: Path) -> None:
+    import json
+
+    from tests.cli import mediabot, one_line_error
+
+    store(
+        conn,
+        [article("a", "vtv", "Lũ về sớm ở An Giang"), article("b", "vtv", "Giá điện tăng")],
+        [(1, CHAT, None), (2, OTHER_CHAT, None)],
+    )
+    with transaction_on(conn):
+        enqueue_message(conn, CHAT, None, "digest", ["Tin tổng hợp"], "digest:1:2026-11-15")
+    mark_sent(conn, 1, NOW.timestamp(), message_id=5)
+    block_chat(conn, OTHER_CHAT, "Forbidden: bot was blocked by the user", NOW.timestamp())
+    config = tmp_path / "feeds.yaml"
+    config.write_text("organization:\n  name: Sở TT&TT Đồng Tháp\n", encoding="utf-8")
+    db = conn.execute("PRAGMA database_list").fetchone()[2]
+    conn.execute(  # the pending alert has waited two minutes
+        "UPDATE outbox SET created_ts = created_ts - 125 WHERE kind = 'alert' AND status = 'pending'"
+    )
+    as_json = mediabot(config, db, "outbox", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    report = json.loads(as_json.stdout)
+    assert (report["pending"], report["sent"], report["failed"], report["skipped"]) == (2, 1, 2, 0)
+    assert report["by_kind"]["pending"] == {"alert": 1, "digest": 1}
+    assert 125 <= report["oldest_pending_s"] < 185
+    assert report["blocked_chats"] == [OTHER_CHAT]
+    text = mediabot(config, db, "outbox")
+    assert text.returncode == 0
+    lines = text.stdout.splitlines()
+    assert lines[0].split() == ["pending", "2", "(alert", "1,", "digest", "1)"]
+    assert lines[4].startswith("oldest pending: 2m ")
+    assert lines[5] == f"chats paused by 403: 1 ({OTHER_CHAT})"
+    missing = mediabot(config, tmp_path / "nothing.db", "outbox")
+    assert missing.returncode == 1
+    assert one_line_error(missing).startswith("error: no database at")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 import yaml
 
 from bot.alerts.digest import DigestItem, is_due, run_digests, seconds_until_next, send_due_digests
+from bot.alerts.outbox_rows import block_chat
 from bot.alerts.service import Place, Spec, SubscriptionError, SubscriptionService
 from bot.alerts.subscriptions import DAILY, INSTANT, SubscriptionRow
 from bot.config import Config, load_config
@@ -274,6 +276,7 @@ async def test_the_same_subscription_twice_is_refused(rt: Runtime) -> None:
         ({"max_subscriptions_per_chat": "nhiều"}, "alerts.max_subscriptions_per_chat: must be a whole number"),
         ({"digest_time": "25:00"}, "alerts.digest_time: not a time of day"),
         ({"limit": 3}, "alerts.limit: unknown key"),
+        ({"max_in_flight": 0}, "alerts.max_in_flight: must be a whole number"),
     ],
 )
 def test_alerts_config_is_validated(tmp_path: Path, value: dict[str, Any], problem: str) -> None:
@@ -291,6 +294,25 @@ async def test_a_user_who_loses_access_gets_nothing_more(rt: Runtime) -> None:
     await rt.write(access_store.record_decision, ADMIN, STRANGER, access_store.DENIED, datetime.now(UTC))
     await publish(rt, article("Bão số 10 suy yếu"))
     assert [row[2] for row in outbox(rt) if row[3] == "Bão số 10 suy yếu"] == [trusted.id]
+
+
+async def test_a_chat_blocked_by_a_403_is_delivered_again_once_it_subscribes_or_resumes(rt: Runtime) -> None:
+    """Delivery pauses a 403 chat's subscriptions; acting in that chat again brings them back."""
+    first = await follow(rt, "bão")
+    await rt.write(block_chat, LAN, "Forbidden: bot was blocked by the user", time.time())
+    await publish(rt, article("Bão số 11 đổ bộ"))
+    assert outbox(rt) == []  # blocked: nothing is queued for the chat
+    service = SubscriptionService(rt)
+    assert (await service.get(first.id)).paused_reason == "blocked"  # type: ignore[union-attr]
+    await follow(rt, "lũ")  # the user writes to the bot again
+    assert (await service.get(first.id)).paused == 0  # type: ignore[union-attr]
+    await publish(rt, article("Bão số 12 và lũ quét"))
+    assert sorted(row[2] for row in outbox(rt)) == [first.id]  # one alert per story and chat
+    # The same through /subscriptions' resume button.
+    await rt.write(block_chat, LAN, "Forbidden: bot was blocked by the user", time.time())
+    assert (await service.pause(first.id, paused=False)) is not None
+    await publish(rt, article("Bão số 13 suy yếu"))
+    assert [row[3] for row in outbox(rt)][-1] == "Bão số 13 suy yếu"
 
 
 # ---- daily digests

@@ -34,7 +34,7 @@ from typing import Any, Protocol, TypeVar
 from bot.alerts import outbox_rows as rows
 from bot.alerts.outbox import ALERT, EDIT, SKIPPED
 from bot.alerts.outbox_rows import AlertView, OutboxRow
-from bot.alerts.pacing import Pacer
+from bot.alerts.pacing import Pacer, Ticket
 from bot.alerts.queue import ChatQueue
 
 log = logging.getLogger(__name__)
@@ -158,8 +158,8 @@ class Delivery:
         await self._finish()
 
     def _start(self, row: OutboxRow, now: float) -> None:
-        self.pacer.record(row.chat_id, now)
-        task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
+        ticket = self.pacer.record(row.chat_id, now)
+        task = asyncio.create_task(self._deliver(row, ticket), name=f"outbox-{row.id}")
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
         task.add_done_callback(lambda _t: self._slot_free.set())
@@ -212,10 +212,10 @@ class Delivery:
         if self._in_flight:
             await asyncio.wait(set(self._in_flight))
 
-    async def _deliver(self, row: OutboxRow) -> None:
+    async def _deliver(self, row: OutboxRow, ticket: Ticket) -> None:
         retry_at: float | None = None
         try:
-            await self._send_row(row)
+            await self._send_row(row, ticket)
             self._transient = 0
             self.sent += 1
         except RetryLater as err:
@@ -233,30 +233,39 @@ class Delivery:
             retry_at = self.wall() + self.options.backoff_s[-1]
             await self.write(rows.mark_retry, row.id, retry_at, "internal error")
         finally:
+            ticket.answer(self.pacer.clock())  # no-op when answered already (the usual case)
             self.queue.done(row.chat_id, self.pacer.clock())
         if retry_at is not None:
             retried = OutboxRow(row.id, row.kind, row.chat_id, row.thread_id, row.attempts + 1, retry_at)
             heapq.heappush(self._delayed, (retry_at, row.id, retried))
 
-    async def _send_row(self, row: OutboxRow) -> None:
+    async def _send_row(self, row: OutboxRow, ticket: Ticket) -> None:
         if row.kind == ALERT:
-            await self._send_alert(row)
+            await self._send_alert(row, ticket)
         elif row.kind == EDIT:
-            await self._send_edit(row)
+            await self._send_edit(row, ticket)
         else:
-            await self._send_parts(row)
+            await self._send_parts(row, ticket)
 
-    async def _send_alert(self, row: OutboxRow) -> None:
+    async def _answered(self, ticket: Ticket, call: Awaitable[T]) -> T:
+        """Await a Telegram call; its answer time feeds the pacer's window (it arrived by then)."""
+        try:
+            return await call
+        finally:
+            ticket.answer(self.pacer.clock())
+
+    async def _send_alert(self, row: OutboxRow, ticket: Ticket) -> None:
         view = await self._view(row, row.id)
         if view is None:
             return
         if not view.live:  # muted or deleted after the match: not wanted any more
             await self.write(rows.mark_failed, row.id, "subscription paused or deleted", status=SKIPPED)
             return
-        message_id = await self.transport.send(row.chat_id, row.thread_id, self.renderer.alert(view))
+        rendered = self.renderer.alert(view)
+        message_id = await self._answered(ticket, self.transport.send(row.chat_id, row.thread_id, rendered))
         await self.write(rows.mark_sent, row.id, self.wall(), message_id=message_id, also=len(view.also))
 
-    async def _send_edit(self, row: OutboxRow) -> None:
+    async def _send_edit(self, row: OutboxRow, ticket: Ticket) -> None:
         alert_id = await self.write(rows.edit_target, row.id)
         view = await self._view(row, alert_id)
         if view is None:
@@ -265,7 +274,8 @@ class Delivery:
             await self.write(rows.mark_failed, row.id, "the alert was never sent", status=SKIPPED)
             return
         try:
-            await self.transport.edit(row.chat_id, view.message_id, self.renderer.alert(view))
+            rendered = self.renderer.alert(view)
+            await self._answered(ticket, self.transport.edit(row.chat_id, view.message_id, rendered))
         except Rejected as err:
             if "not modified" not in str(err).lower():
                 raise
@@ -279,12 +289,12 @@ class Delivery:
             await self.write(rows.mark_failed, row.id, "the article or alert is gone", status=SKIPPED)
         return view
 
-    async def _send_parts(self, row: OutboxRow) -> None:
+    async def _send_parts(self, row: OutboxRow, ticket: Ticket) -> None:
         parts, done = await self.write(rows.message_parts, row.id)
         for number in range(done, len(parts)):
             if number > done:  # each part is a message: wait for the chat's and the overall slot
-                await self.pacer.acquire(row.chat_id)
-            await self.transport.send(row.chat_id, row.thread_id, Rendered(parts[number]))
+                ticket = await self.pacer.acquire(row.chat_id)
+            await self._answered(ticket, self.transport.send(row.chat_id, row.thread_id, Rendered(parts[number])))
             if number + 1 < len(parts):
                 await self.write(rows.mark_part_sent, row.id, number + 1)
         await self.write(rows.mark_sent, row.id, self.wall())
@@ -292,6 +302,8 @@ class Delivery:
     async def _blocked(self, row: OutboxRow, error: str) -> None:
         paused = await self.write(rows.block_chat, row.chat_id, error, self.wall())
         self.queue.drop_chat(row.chat_id)
+        self._delayed = [entry for entry in self._delayed if entry[2].chat_id != row.chat_id]
+        heapq.heapify(self._delayed)
         log.warning("chat %d blocked the bot (%s): %d subscriptions paused", row.chat_id, error, paused)
         notice = self.renderer.blocked_notice(row.chat_id, paused)
         for admin in self.admins():

@@ -10,7 +10,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from bot.alerts.outbox import ALERT, EDIT, FAILED, PENDING, REASON_BLOCKED, SENT, enqueue_message, queue_edit
+from bot.alerts.outbox import ALERT, EDIT, FAILED, PENDING, REASON_BLOCKED, SENT, STATES, enqueue_message, queue_edit
 from bot.search.snippets import marked_snippet, plain_snippet
 from bot.search.types import MARK_END, MARK_START
 from bot.store.db import transaction
@@ -123,8 +123,8 @@ def mark_failed(conn: sqlite3.Connection, row_id: int, error: str, *, status: st
 def block_chat(conn: sqlite3.Connection, chat_id: int, error: str, now: float) -> int:
     """403: nothing more goes to this chat; its pending rows fail and its subscriptions pause.
 
-    Returns how many subscriptions were paused. The pause columns belong to the subscriptions
-    table (bot.alerts.subscriptions); without them the block alone stops delivery.
+    Returns how many subscriptions were paused (bot.alerts.subscriptions.welcome_back undoes
+    both when the chat subscribes or resumes again).
     """
     with transaction(conn):
         conn.execute(
@@ -135,13 +135,10 @@ def block_chat(conn: sqlite3.Connection, chat_id: int, error: str, now: float) -
             "UPDATE outbox SET status = ?, last_error = ? WHERE chat_id = ? AND status = ?",
             (FAILED, f"{REASON_BLOCKED}: {error}"[:500], chat_id, PENDING),
         )
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(subscriptions)")}
-        if {"paused", "paused_reason"} <= columns:
-            return conn.execute(
-                "UPDATE subscriptions SET paused = 1, paused_reason = ? WHERE chat_id = ? AND paused = 0",
-                (REASON_BLOCKED, chat_id),
-            ).rowcount
-        return 0
+        return conn.execute(
+            "UPDATE subscriptions SET paused = 1, paused_reason = ? WHERE chat_id = ? AND paused = 0",
+            (REASON_BLOCKED, chat_id),
+        ).rowcount
 
 
 def alert_view(conn: sqlite3.Connection, alert_id: int, match: str | None = None) -> AlertView | None:
@@ -225,3 +222,47 @@ def enqueue_notice(conn: sqlite3.Connection, chat_id: int, html: str, dedup_key:
     """A one-part notice (e.g. to an admin), in its own transaction; exactly once per key."""
     with transaction(conn):
         return enqueue_message(conn, chat_id, None, "notice", [html], dedup_key)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    """`mediabot outbox` and /stats: rows per state and kind, the oldest wait, blocked chats."""
+
+    states: dict[str, dict[str, int]]  # state → kind (alert, edit, digest, …) → rows
+    oldest_pending_s: float | None  # how long the oldest pending row has waited
+    blocked_chats: tuple[tuple[int, float], ...]  # (chat id, blocked at, Unix s), newest first
+    subscriptions: int  # active subscriptions (paused ones excluded)
+    paused_subscriptions: int
+
+    def total(self, state: str) -> int:
+        """Rows in one state, all kinds together."""
+        return sum(self.states.get(state, {}).values())
+
+
+def outbox_stats(conn: sqlite3.Connection, now: float) -> OutboxStats:
+    """Counts for operators; read-only, one pass over the outbox's status index."""
+    states: dict[str, dict[str, int]] = {state: {} for state in STATES}
+    for state, kind, n in conn.execute("SELECT status, kind, count(*) FROM outbox GROUP BY status, kind"):
+        states.setdefault(state, {})[kind] = n
+    oldest = conn.execute("SELECT min(created_ts) FROM outbox WHERE status = ?", (PENDING,)).fetchone()[0]
+    blocked = tuple(conn.execute("SELECT chat_id, blocked_ts FROM outbox_blocked_chats ORDER BY blocked_ts DESC"))
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(subscriptions)")}
+    paused = "paused = 1" if "paused" in columns else "0"
+    active, paused_n = conn.execute(
+        f"SELECT coalesce(sum(NOT ({paused})), 0), coalesce(sum({paused}), 0) FROM subscriptions WHERE active = 1"
+    ).fetchone()
+    return OutboxStats(states, None if oldest is None else max(0.0, now - oldest), blocked, active, paused_n)
+
+
+def alert_stats(stats: OutboxStats) -> dict[str, int | str]:
+    """The /stats figures of subscriptions and the outbox."""
+    oldest = stats.oldest_pending_s
+    return {
+        "subscriptions": stats.subscriptions,
+        "subscriptions_paused": stats.paused_subscriptions,
+        "outbox_pending": stats.total(PENDING),
+        "outbox_sent": stats.total(SENT),
+        "outbox_failed": stats.total(FAILED),
+        "outbox_oldest_s": 0 if oldest is None else int(oldest),
+        "chats_blocked": len(stats.blocked_chats),
+    }

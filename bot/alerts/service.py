@@ -168,7 +168,8 @@ class SubscriptionService:
             subscription_id = store.insert_subscription(conn, new, limit, self._clock())
         except store.TooManySubscriptions:
             raise SubscriptionError("too_many", max=limit) from None
-        self.runtime.subscriptions.refresh(conn, self.runtime.config, subscription_id)
+        for changed in (subscription_id, *store.welcome_back(conn, new.chat_id)):
+            self.runtime.subscriptions.refresh(conn, self.runtime.config, changed)
         return subscription_id
 
     async def pause(self, subscription_id: int, paused: bool = True) -> SubscriptionRow | None:
@@ -200,7 +201,9 @@ class SubscriptionService:
             before = store.get_subscription(conn, subscription_id)
             if before is None or not store.update_subscription(conn, subscription_id, **changes):
                 return None
-            self.runtime.subscriptions.refresh(conn, self.runtime.config, subscription_id)
+            resumed = store.welcome_back(conn, before.chat_id) if changes.get("paused") == 0 else []
+            for changed in (subscription_id, *resumed):
+                self.runtime.subscriptions.refresh(conn, self.runtime.config, changed)
             return store.get_subscription(conn, subscription_id) or before
 
         return await self.runtime.write(change)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.alerts.outbox import AlertMatch, enqueue_alerts
+from bot.alerts.outbox import REASON_BLOCKED, AlertMatch, enqueue_alerts, unblock_chat
 from bot.config import Config, Organization
 from bot.errors import QueryError
 from bot.saved_queries.percolator import match_new_articles, percolator_for
@@ -170,6 +170,20 @@ def update_subscription(conn: sqlite3.Connection, subscription_id: int, **change
         if changes.get("mode") == INSTANT or changes.get("active") == 0:
             conn.execute("DELETE FROM digest_items WHERE subscription_id = ?", (subscription_id,))
     return cursor.rowcount > 0
+
+
+def welcome_back(conn: sqlite3.Connection, chat_id: int) -> list[int]:
+    """The chat acted again after a 403 (it subscribed or resumed): deliver there again and resume
+    what the 403 paused; the ids resumed (empty when the chat was not blocked)."""
+    with transaction(conn):
+        if not unblock_chat(conn, chat_id):
+            return []
+        where = "chat_id = ? AND active = 1 AND paused_reason = ?"
+        ids = [row[0] for row in conn.execute(f"SELECT id FROM subscriptions WHERE {where}", (chat_id, REASON_BLOCKED))]
+        conn.execute(
+            f"UPDATE subscriptions SET paused = 0, paused_reason = NULL WHERE {where}", (chat_id, REASON_BLOCKED)
+        )
+    return ids
 
 
 # ---- compiling

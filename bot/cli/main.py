@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     sources = sub.add_parser("sources", help="monitored sources and their health")
     sources.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    outbox = sub.add_parser("outbox", help="alerts and messages waiting, sent and failed; chats paused by 403")
+    outbox.add_argument("--json", action="store_true", help="one JSON object")
+
     sub.add_parser("check-config", help="validate feeds.yaml and exit")
     imp = sub.add_parser("import-opml", help="add the feeds of an OPML file as sources")
     imp.add_argument("file", type=Path)
@@ -136,6 +139,10 @@ def _dispatch(args: argparse.Namespace, config: Config, settings: Settings) -> i
         return commands.search(config, args.db, " ".join(args.query), limit=args.limit, as_json=args.json)
     if args.command == "sources":
         return commands.sources(config, args.db, as_json=args.json)
+    if args.command == "outbox":
+        from bot.cli.outbox import outbox
+
+        return outbox(config, args.db, as_json=args.json)
     if args.command == "import-opml":
         return commands.import_opml(config, args.db, args.file)
     if args.command == "export-opml":

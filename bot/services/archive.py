@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from difflib import get_close_matches
 from typing import TypedDict
 
+from bot.alerts.outbox_rows import alert_stats, outbox_stats
 from bot.alerts.subscriptions import news_query
 from bot.errors import MediabotError, QueryError
 from bot.runtime import Runtime
@@ -127,6 +128,7 @@ class ArchiveService:
             users = access_store.count_users(conn)
             stats["users_approved"] = users[access_store.APPROVED]
             stats["users_pending"] = users[access_store.PENDING]
+            stats.update(alert_stats(outbox_stats(conn, now_ts)))
             return stats
 
         return await self.runtime.read(collect)

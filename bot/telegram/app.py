@@ -29,7 +29,7 @@ from telegram.ext import (
     Defaults,
 )
 
-from bot.alerts.delivery import Delivery
+from bot.alerts.delivery import Delivery, DeliveryOptions
 from bot.alerts.digest import run_digests
 from bot.alerts.pacing import Pacer
 from bot.alerts.service import SubscriptionService
@@ -163,6 +163,7 @@ class _Lifecycle:
             admins=lambda: runtime.config.access.admins,
             match_for=lambda sub_id: _match_of(runtime, sub_id),
             wake=runtime.outbox_wake,
+            options=DeliveryOptions(max_in_flight=self.config.alerts.max_in_flight),
         )
         self.delivery_task = asyncio.create_task(delivery.run(self.stop), name="outbox-sender")
         self.delivery_task.add_done_callback(_report_task_end)

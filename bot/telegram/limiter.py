@@ -52,10 +52,11 @@ class SharedRateLimiter(BaseRateLimiter[str]):
         if rate_limit_args == PACED or chat_id is None:
             return await callback(*args, **kwargs)
         for attempt in range(self.max_retries + 1):
-            await self.pacer.acquire(chat_id, per_chat=False)
+            ticket = await self.pacer.acquire(chat_id, per_chat=False)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as err:
+                ticket.answer(self.pacer.clock())  # before the sleep below
                 after = err.retry_after
                 seconds = after.total_seconds() if isinstance(after, timedelta) else float(after)
                 self.pacer.too_many(chat_id, seconds, self.pacer.clock())
@@ -63,6 +64,8 @@ class SharedRateLimiter(BaseRateLimiter[str]):
                     raise
                 log.info("%s to chat %s: flood control, retrying after %.0f s", endpoint, chat_id, seconds)
                 await asyncio.sleep(seconds)
+            finally:
+                ticket.answer(self.pacer.clock())  # arrived by now: the window counts it here
         raise AssertionError("unreachable")
 
 

@@ -131,15 +131,29 @@ def render_reloaded(result: Reloaded, lang: str) -> str:
 
 def render_stats(stats: dict[str, int | str], lang: str) -> str:
     """/stats as one message."""
-    return t(
-        "admin.stats",
-        lang,
-        articles=stats.get("articles", 0),
-        articles_24h=stats.get("articles_24h", 0),
-        sources=stats.get("sources_active", 0),
-        failing=stats.get("sources_failing", 0),
-        users=stats.get("users_approved", 0),
-        db_size=human_size(int(stats.get("db_bytes", 0) or 0)),
+    return (
+        t(
+            "admin.stats",
+            lang,
+            articles=stats.get("articles", 0),
+            articles_24h=stats.get("articles_24h", 0),
+            sources=stats.get("sources_active", 0),
+            failing=stats.get("sources_failing", 0),
+            users=stats.get("users_approved", 0),
+            db_size=human_size(int(stats.get("db_bytes", 0) or 0)),
+        )
+        + "\n"
+        + t(
+            "admin.stats_alerts",
+            lang,
+            subscriptions=stats.get("subscriptions", 0),
+            paused=stats.get("subscriptions_paused", 0),
+            pending=stats.get("outbox_pending", 0),
+            oldest=stats.get("outbox_oldest_s", 0),
+            sent=stats.get("outbox_sent", 0),
+            failed=stats.get("outbox_failed", 0),
+            blocked=stats.get("chats_blocked", 0),
+        )
     )
 
 

@@ -245,4 +245,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "⚠️ Chat <code>{chat}</code> blocked or removed the bot. {n} {n:subscription|subscriptions} "
         "of that chat paused; no more alerts go there."
     ),
+    "admin.stats_alerts": (
+        "Subscriptions: {subscriptions} ({paused} paused)\n"
+        "Alert outbox: {pending} waiting (oldest {oldest} s), {sent} sent, {failed} failed\n"
+        "Chats that blocked the bot: {blocked}"
+    ),
 }

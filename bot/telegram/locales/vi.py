@@ -245,4 +245,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "⚠️ Chat <code>{chat}</code> đã chặn hoặc xoá bot. Đã tạm dừng {n} theo dõi của chat này; "
         "tin báo sẽ không gửi tới đó nữa."
     ),
+    "admin.stats_alerts": (
+        "Theo dõi: {subscriptions} ({paused} tạm dừng)\n"
+        "Hàng đợi tin báo: {pending} chờ gửi (lâu nhất {oldest} giây), {sent} đã gửi, {failed} lỗi\n"
+        "Chat đã chặn bot: {blocked}"
+    ),
 }

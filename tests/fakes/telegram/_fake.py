@@ -428,6 +428,17 @@ class FakeTelegram:
         with self.world.lock:
             self.world.flood = FloodControl(limits) if isinstance(limits, FloodLimits) else None
 
+    @property
+    def answer_delay(self) -> float:
+        """Seconds each call waits, already recorded, before it is answered (0 by default)."""
+        return self.world.answer_delay
+
+    @answer_delay.setter
+    def answer_delay(self, seconds: float) -> None:
+        """Delay every answer (the call counts as delivered when it arrives)."""
+        with self.world.lock:
+            self.world.answer_delay = max(0.0, float(seconds))
+
     def _known_chat(self, chat: ChatRef) -> FakeChat:
         found = self.world.chats.get(_chat_id(chat))
         if found is None:

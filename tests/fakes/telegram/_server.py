@@ -122,6 +122,8 @@ class ApiServer:
             answer = await self._get_updates(params, reader)
         else:
             answer = self.world.call(method, params, files)
+            if self.world.answer_delay > 0:
+                await asyncio.sleep(self.world.answer_delay)
         return None if answer is None else json_response(answer[0], answer[1], keep)
 
     def _download(self, rest: str, keep: bool) -> bytes:

@@ -32,7 +32,7 @@ from tests.fakes.telegram._updates import UpdateQueue
 Response = tuple[int, dict[str, Any]]
 Handler = Callable[["World", dict[str, Any], dict[str, UploadedFile]], Any]
 # Methods that count against Telegram's flood limits.
-FLOOD_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+FLOOD_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "editMessageText"})  # an edit counts like a send
 
 
 @dataclass(slots=True)
@@ -69,6 +69,9 @@ class World:
         self.marks: dict[tuple[int | None, int | str], int] = {}
         self.faults: dict[str, deque[Fault]] = {}
         self.flood: FloodControl | None = None
+        # Seconds between recording a call and answering it: the message is delivered, the bot
+        # does not know yet (a slow way back; what a crash between send and mark looks like).
+        self.answer_delay = 0.0
         self.watchers: list[tuple[int | None, threading.Event]] = []
         self.polls_waiting = 0
         self.polls_total = 0
