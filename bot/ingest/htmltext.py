@@ -137,7 +137,7 @@ def _usable_image(attrs: Mapping[str, str | None], base_url: str) -> str | None:
     for name in _IMAGE_ATTRS:
         src = htmllib.unescape(attrs.get(name) or "").strip()
         if src and not src.startswith("data:"):
-            url = urljoin(base_url, src) if base_url else src
+            url = urljoin(base_url, src) if base_url and not src.startswith(("http://", "https://")) else src
             if url.startswith(("http://", "https://", "//")) or not base_url:
                 return url
     return None

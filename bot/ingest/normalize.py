@@ -48,6 +48,7 @@ _TRACKING_PARAMS = frozenset(
 # utm_* everywhere; zalo* are the parameters Zalo (Vietnam's main messenger) appends.
 _TRACKING_PREFIXES = ("utm_", "zalo")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_ABSOLUTE = ("http://", "https://")
 _URL_LAYOUT = re.compile(r"[\t\r\n]")  # WHATWG: tabs and newlines inside a URL are dropped
 
 _BLOCK_TAG = re.compile(r"</?\s*(?:br|p|div|li|h[1-6]|tr|td)\b", re.IGNORECASE)
@@ -75,7 +76,7 @@ def canonical_url(url: str, base: str | None = None) -> str:
     url = _URL_LAYOUT.sub("", url).strip().replace(" ", "%20")
     if not url or len(url) > MAX_URL:
         return ""
-    if base:
+    if base and not url.startswith(_ABSOLUTE):  # urljoin costs ~15 µs even when there is nothing to join
         url = urljoin(base, url)
     try:
         parts = urlsplit(url)
@@ -240,8 +241,8 @@ def _image_url(raw: str | None, base: str) -> str | None:
     url = _URL_LAYOUT.sub("", raw).strip()
     if len(url) > MAX_URL:
         return None
-    resolved = urljoin(base, url)
-    return resolved if resolved.startswith(("http://", "https://")) else None
+    resolved = url if url.startswith(_ABSOLUTE) else urljoin(base, url)
+    return resolved if resolved.startswith(_ABSOLUTE) else None
 
 
 def _shorten(text: str, limit: int) -> str:

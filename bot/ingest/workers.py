@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import multiprocessing
+import importlib
 import os
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -30,6 +32,7 @@ from typing import Any
 _READY = "ready"
 _STARTUP_BUDGET_S = 60.0  # a fresh interpreter importing feedparser on a busy machine
 _PR_SET_PDEATHSIG = 1
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class JobTimeout(Exception):
@@ -59,9 +62,11 @@ def _watch_parent(parent_pid: int) -> None:
     os._exit(1)
 
 
-def _serve(conn: Connection, parent_pid: int, func: Callable[..., Any]) -> None:
+def _serve(conn: Connection, parent_pid: int, func: Callable[..., Any], setup: Callable[[], None] | None) -> None:
     """Worker main loop: one job in, one (ok, value or exception) out, until the pipe closes."""
     _die_with_parent(parent_pid)
+    if setup is not None:
+        setup()
     # Ctrl-C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn.send(_READY)
@@ -83,13 +88,22 @@ def _serve(conn: Connection, parent_pid: int, func: Callable[..., Any]) -> None:
 
 
 class _Worker:
-    """One worker process and the parent's end of its pipe."""
+    """One worker process and the parent's end of its socket."""
 
-    def __init__(self, context: Any, func: Callable[..., Any]) -> None:
-        self.conn, child_conn = context.Pipe(duplex=True)
-        self.process = context.Process(target=_serve, args=(child_conn, os.getpid(), func), daemon=True)
-        self.process.start()
-        child_conn.close()  # so the parent sees EOF when the worker dies
+    def __init__(self, func: Callable[..., Any], setup: Callable[[], None] | None) -> None:
+        parent_sock, child_sock = socket.socketpair()
+        names = [_name_of(func), _name_of(setup) if setup else ""]
+        # A plain interpreter, not multiprocessing's spawn: that one re-imports the parent's
+        # __main__ (the whole CLI and Telegram stack) in every worker.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([_PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")])}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(child_sock.fileno()), str(os.getpid()), *names],
+            pass_fds=(child_sock.fileno(),),
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        child_sock.close()  # so the parent sees EOF when the worker dies
+        self.conn = Connection(parent_sock.detach())
         self.ready = False
 
     async def call(self, args: tuple[Any, ...], budget: float) -> Any:
@@ -124,19 +138,20 @@ class _Worker:
 
     def kill(self) -> None:
         self.conn.close()
-        if self.process.is_alive():
+        if self.process.poll() is None:
             self.process.kill()
-        self.process.join(timeout=5)
+        self.process.wait(timeout=5)
 
 
 class WorkerPool:
-    """`size` worker processes running `func` (a module-level function), started on demand."""
+    """`size` worker processes running `func` (a module-level function), started on demand.
 
-    def __init__(self, func: Callable[..., Any], size: int) -> None:
+    `setup` (module-level too) runs once in each worker before its first job.
+    """
+
+    def __init__(self, func: Callable[..., Any], size: int, *, setup: Callable[[], None] | None = None) -> None:
         self._func = func
-        # spawn, not fork: the parent runs threads and an event loop whose locks a fork would
-        # copy; not forkserver: its workers are the server's children, out of reach of PDEATHSIG.
-        self._context = multiprocessing.get_context("spawn")
+        self._setup = setup
         self._slots: asyncio.Queue[_Worker | None] = asyncio.Queue()
         for _ in range(size):
             self._slots.put_nowait(None)
@@ -147,7 +162,7 @@ class WorkerPool:
         worker = await self._slots.get()
         try:
             if worker is None:
-                worker = _Worker(self._context, self._func)
+                worker = _Worker(self._func, self._setup)
                 self._live.add(worker)
             return await worker.call(args, budget)
         except (JobTimeout, WorkerDied, asyncio.CancelledError):
@@ -161,7 +176,7 @@ class WorkerPool:
 
     def pids(self) -> list[int]:
         """Process ids of the live workers."""
-        return [w.process.pid for w in self._live if w.process.pid is not None]
+        return [w.process.pid for w in self._live]
 
     def close(self) -> None:
         """Kill every worker, busy or idle (idempotent)."""
@@ -171,3 +186,22 @@ class WorkerPool:
     def _discard(self, worker: _Worker) -> None:
         self._live.discard(worker)
         worker.kill()
+
+
+def _name_of(func: Callable[..., Any]) -> str:
+    return f"{func.__module__}:{func.__qualname__}"
+
+
+def _load(name: str) -> Any:
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _main(argv: list[str]) -> None:
+    """Worker entry point: `python -m bot.ingest.workers FD PARENT_PID module:func [module:setup]`."""
+    fd, parent_pid, func, setup = int(argv[0]), int(argv[1]), argv[2], argv[3]
+    _serve(Connection(fd), parent_pid, _load(func), _load(setup) if setup else None)
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])
