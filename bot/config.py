@@ -49,6 +49,7 @@ class Polling:
     min_interval: float = 1.0
     max_interval: float = 6 * 3600.0
     timeout: float = 20.0
+    parse_timeout: float = 10.0  # CPU budget of one feed's parse; past it the parser is stopped
     max_body: int = 10 * 1024**2
     concurrency: int = 32
     per_host: int = 4
@@ -268,7 +269,7 @@ def _positive_int(value: Any) -> int:
 def _polling(r: _Reader, data: Any) -> Polling:
     d = r.mapping(data, "polling")
     base = Polling()
-    durations = ("interval", "min_interval", "max_interval", "timeout")
+    durations = ("interval", "min_interval", "max_interval", "timeout", "parse_timeout")
     ints = ("concurrency", "per_host", "max_failures")
     r.unknown(d, {*durations, *ints, "max_body", "allow_private_networks", "user_agent"}, "polling")
     values: dict[str, Any] = {}

@@ -20,8 +20,9 @@ from bot.textnorm import nfc
 
 # A space before every block-level tag keeps `</br>summary` and `</p><p>` from gluing
 # words together, while inline tags (`<b>Hà</b> Nội,`) add nothing.
+# `<\s*(?:/\s*)?`, not `<\s*/?\s*`: two adjacent `\s*` backtrack quadratically on `<` + spaces.
 _BLOCK_TAG = re.compile(
-    r"<\s*/?\s*(?:br|p|div|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|figure|figcaption"
+    r"<\s*(?:/\s*)?(?:br|p|div|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|figure|figcaption"
     r"|section|article|header|footer|hr|dd|dt|dl|img)\b",
     re.IGNORECASE,
 )
@@ -34,10 +35,14 @@ _NEEDS_TREE = re.compile(
     re.IGNORECASE,
 )
 _IMG_TAG = re.compile(r"<\s*img\b[^>]*>", re.IGNORECASE)
+_MAX_IMG_TAG = 8192  # attributes past this are not read (a data: URI may come first; it is skipped anyway)
 _ATTR = re.compile(r"""([a-zA-Z][\w:-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _ANY_TAG = re.compile(r"<[^>]*>")
+_ELEMENT_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_MARKUP = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]*>", re.DOTALL)
 # Zero-width characters that CMS editors leave in titles; they break search and equality.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad"))
+# A regex, not str.translate with a dict: 0.6 µs instead of 13 µs for a 150-character summary.
+_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad]")
 
 
 def html_to_text(html: str) -> str:
@@ -81,18 +86,43 @@ def _simple_text_and_image(html: str, base_url: str) -> tuple[str, str | None]:
     which was as much as feedparser's own cost per feed.
     """
     image = None
-    for tag in _IMG_TAG.finditer(html):
-        attrs = {m[0].lower(): m[1] or m[2] or m[3] for m in _ATTR.findall(tag.group(0))}
+    closed = html.rfind(">") + 1
+    for tag in _IMG_TAG.finditer(html, 0, closed):
+        attrs = {m[0].lower(): m[1] or m[2] or m[3] for m in _ATTR.findall(tag.group(0)[:_MAX_IMG_TAG])}
         image = _usable_image(attrs, base_url)
         if image:
             break
-    text = _ANY_TAG.sub("", _BLOCK_TAG.sub(r" \g<0>", html))
+    text = drop_tags(_BLOCK_TAG.sub(r" \g<0>", html))
     return collapse_spaces(htmllib.unescape(text)), image
+
+
+def drop_tags(text: str) -> str:
+    """Text with every `<…>` removed; an unclosed `<` and what follows it stay.
+
+    Linear in the input: `<[^>]*>` alone retries from every `<` to the end of the text when
+    no `>` follows (quadratic on `<<<<…`), so it only runs on the part ending at the last `>`.
+    """
+    closed = text.rfind(">") + 1
+    return _ANY_TAG.sub("", text[:closed]) + text[closed:]
+
+
+def strip_markup(text: str) -> str:
+    """Text without comments (`<!--…-->`) and element tags (`<b>`, `</p>`); a lone `<` stays.
+
+    Linear in the input: a lazy `<!--.*?-->` tried at every unterminated `<!--` rescans to the
+    end each time (a 137 KB title of `&lt;!--` took 14 s), so comments are only looked for in
+    the part ending at the last `-->`.
+    """
+    closed = text.rfind("-->")
+    if closed < 0:
+        return _ELEMENT_TAG.sub("", text)
+    closed += 3
+    return _MARKUP.sub("", text[:closed]) + _ELEMENT_TAG.sub("", text[closed:])
 
 
 def collapse_spaces(text: str) -> str:
     """NFC text with invisible characters removed and every whitespace run made one space."""
-    return nfc(" ".join(text.translate(_INVISIBLE).split()))
+    return nfc(" ".join(_INVISIBLE.sub("", text).split()))
 
 
 def _image_of(tree: LexborHTMLParser, base_url: str) -> str | None:
@@ -107,7 +137,7 @@ def _usable_image(attrs: Mapping[str, str | None], base_url: str) -> str | None:
     for name in _IMAGE_ATTRS:
         src = htmllib.unescape(attrs.get(name) or "").strip()
         if src and not src.startswith("data:"):
-            url = urljoin(base_url, src) if base_url else src
+            url = urljoin(base_url, src) if base_url and not src.startswith(("http://", "https://")) else src
             if url.startswith(("http://", "https://", "//")) or not base_url:
                 return url
     return None

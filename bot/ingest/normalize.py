@@ -14,7 +14,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from bot.ingest.dates import parse_date
-from bot.ingest.htmltext import collapse_spaces, html_text_and_image
+from bot.ingest.htmltext import collapse_spaces, html_text_and_image, strip_markup
 from bot.models import Article, ParsedFeed, RawEntry
 from bot.textnorm import fold_vietnamese, nfc
 
@@ -48,9 +48,9 @@ _TRACKING_PARAMS = frozenset(
 # utm_* everywhere; zalo* are the parameters Zalo (Vietnam's main messenger) appends.
 _TRACKING_PREFIXES = ("utm_", "zalo")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_ABSOLUTE = ("http://", "https://")
 _URL_LAYOUT = re.compile(r"[\t\r\n]")  # WHATWG: tabs and newlines inside a URL are dropped
 
-_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]*>", re.DOTALL)
 _BLOCK_TAG = re.compile(r"</?\s*(?:br|p|div|li|h[1-6]|tr|td)\b", re.IGNORECASE)
 _MAX_UNESCAPE = 4
 _NON_WORD = re.compile(r"[\W_]+")
@@ -61,14 +61,22 @@ MAX_TITLE = 1_000
 MAX_SUMMARY = 5_000
 MAX_AUTHOR = 200
 _DERIVED_TITLE = 120  # a title-less item (allowed in RSS 2.0) is shown by the start of its text
+# Raw input is cut before any cleaning so the work per item is bounded whatever the feed holds.
+# Generous multiples: entities (`&#7899;` is 7 characters for one letter) and markup shrink
+# a field a lot on the way to text, and a cut in raw HTML must not lose the text we keep.
+_RAW_TITLE = 32 * MAX_TITLE
+_RAW_HTML = 256 * 1024
+_RAW_AUTHOR = 32 * MAX_AUTHOR
+_RAW_DATE = 200
+MAX_URL = 8 * 1024  # longer links are refused by browsers and servers alike
 
 
 def canonical_url(url: str, base: str | None = None) -> str:
     """Absolute http(s) URL without fragment, tracking parameters or credentials; "" if unusable."""
     url = _URL_LAYOUT.sub("", url).strip().replace(" ", "%20")
-    if not url:
+    if not url or len(url) > MAX_URL:
         return ""
-    if base:
+    if base and not url.startswith(_ABSOLUTE):  # urljoin costs ~15 µs even when there is nothing to join
         url = urljoin(base, url)
     try:
         parts = urlsplit(url)
@@ -123,7 +131,7 @@ def clean_text(text: str) -> str:
             break
         text = decoded
     if "<" in text:
-        text = _TAG.sub("", _BLOCK_TAG.sub(r" \g<0>", text))
+        text = strip_markup(_BLOCK_TAG.sub(r" \g<0>", text))
     return collapse_spaces(text)
 
 
@@ -157,7 +165,7 @@ def normalize_entries(
         article = _article(entry, base=base, source_id=source_id, feed_url=feed_url, fetched_at=fetched_at, tz=tz)
         if article is None:
             continue
-        key = url_key(article.url)
+        key = url_key(article.url, canonical=True)
         if key in seen:
             continue
         seen.add(key)
@@ -174,6 +182,7 @@ def _base_url(feed: ParsedFeed, feed_url: str) -> str:
 def _article(
     entry: RawEntry, *, base: str, source_id: str, feed_url: str, fetched_at: datetime, tz: ZoneInfo
 ) -> Article | None:
+    entry = _bounded(entry)
     url = _entry_url(entry, base)
     if not url:
         # Without an http(s) URL there is nothing to link to and no url_key to store.
@@ -198,12 +207,26 @@ def _article(
     )
 
 
+def _bounded(entry: RawEntry) -> RawEntry:
+    """`entry` with every field cut to what cleaning may read (a no-op for real items)."""
+    return RawEntry(
+        title=entry.title[:_RAW_TITLE],
+        link=entry.link[: MAX_URL + 1],
+        guid=entry.guid[: MAX_URL + 1],
+        summary_html=entry.summary_html[:_RAW_HTML],
+        content_html=entry.content_html[:_RAW_HTML],
+        published_raw=entry.published_raw[:_RAW_DATE] if entry.published_raw else entry.published_raw,
+        author=entry.author[:_RAW_AUTHOR],
+        image_url=entry.image_url[: MAX_URL + 1] if entry.image_url else entry.image_url,
+    )
+
+
 def _summary_and_image(entry: RawEntry, base: str) -> tuple[str, str | None]:
     """Plain summary from the description (else the content) and the first image of either."""
     summary, image = html_text_and_image(entry.summary_html or entry.content_html, base)
     if entry.content_html and not image:
         image = html_text_and_image(entry.content_html, base)[1]
-    return _shorten(clean_text(summary), MAX_SUMMARY), image
+    return _shorten(clean_text(summary[: 8 * MAX_SUMMARY]), MAX_SUMMARY), image
 
 
 def _entry_url(entry: RawEntry, base: str) -> str:
@@ -217,8 +240,10 @@ def _image_url(raw: str | None, base: str) -> str | None:
     if not raw:
         return None
     url = _URL_LAYOUT.sub("", raw).strip()
-    resolved = urljoin(base, url)
-    return resolved if resolved.startswith(("http://", "https://")) else None
+    if len(url) > MAX_URL:
+        return None
+    resolved = url if url.startswith(_ABSOLUTE) else urljoin(base, url)
+    return resolved if resolved.startswith(_ABSOLUTE) else None
 
 
 def _shorten(text: str, limit: int) -> str:

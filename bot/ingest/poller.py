@@ -157,6 +157,18 @@ class GroupCommit(_Batched[tuple[Sequence[Article], int, "asyncio.Future[int]"]]
                     future.set_result(new)
 
 
+def _collect_finished(in_flight: dict[int, asyncio.Task[FeedOutcome]], started: float) -> PollReport:
+    """Take the finished tasks out of `in_flight`; their outcomes make a report."""
+    report = PollReport()
+    for feed_id, task in list(in_flight.items()):
+        if task.done():
+            del in_flight[feed_id]
+            if not task.cancelled() and task.exception() is None:
+                report.outcomes.append(task.result())
+    report.elapsed = time.monotonic() - started
+    return report
+
+
 class Poller:
     """Polls feeds and stores what is new."""
 
@@ -200,23 +212,53 @@ class Poller:
         finally:
             # Cancelled (shutdown): stop the other feeds' fetches too, and wait for them, so
             # no task outlives the poll and no write is left half-done.
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await self._store.idle()
-            await self._health.idle()
+            await self._cancel_and_settle(tasks)
         report.elapsed = time.monotonic() - started
         return report
 
     async def run(self, stop: asyncio.Event, *, on_report: Callable[[PollReport], None] | None = None) -> None:
-        """Poll due feeds until `stop` is set, sleeping until the next feed is due."""
-        while not stop.is_set():
-            report = await self.poll(only_due=True)
-            if on_report and report.outcomes:
-                on_report(report)
-            next_ts = await self.writer.run(lambda conn: source_store.next_due_ts(conn))
-            delay = 60.0 if next_ts is None else max(0.5, min(next_ts - self.clock(), 60.0))
-            await self._sleep(stop, delay)
+        """Poll each feed when it is due until `stop` is set.
+
+        Every feed runs as its own task, started when due: a slow feed (a stalled server, a
+        parse near its time budget) never holds back the next check of the others. On stop,
+        feeds in flight are cancelled and every write already begun completes.
+        """
+        in_flight: dict[int, asyncio.Task[FeedOutcome]] = {}
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                for feed in await self.writer.run(source_store.due_feeds, self.clock()):
+                    if feed.id not in in_flight:
+                        in_flight[feed.id] = asyncio.create_task(self._poll_tracked(feed))
+                report = _collect_finished(in_flight, started)
+                if on_report and report.outcomes:
+                    on_report(report)
+                await self._sleep(stop, await self._next_delay(bool(in_flight)))
+        finally:
+            await self._cancel_and_settle(list(in_flight.values()))
+
+    async def _poll_tracked(self, feed: source_store.FeedRow) -> FeedOutcome:
+        """Poll one feed; done only once its health is written, so it is not seen as due again."""
+        outcome = await self._poll_feed(feed)
+        await self._health.idle()
+        self._wake.set()  # its next check may come before the loop's current wake-up time
+        return outcome
+
+    async def _next_delay(self, busy: bool) -> float:
+        next_ts = await self.writer.run(lambda conn: source_store.next_due_ts(conn))
+        if next_ts is None:
+            return 60.0
+        # Overdue means in flight (everything due was just started): a finishing feed wakes us.
+        floor = 1.0 if busy else 0.5
+        return max(floor, min(next_ts - self.clock(), 60.0))
+
+    async def _cancel_and_settle(self, tasks: Sequence[asyncio.Task[FeedOutcome]]) -> None:
+        """Cancel `tasks` and wait for them and for every write they queued."""
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._store.idle()
+        await self._health.idle()
 
     async def _sleep(self, stop: asyncio.Event, delay: float) -> None:
         """Wait `delay` seconds, or less if stopped or woken."""
@@ -253,6 +295,7 @@ class Poller:
             source_id=feed.source_id,
             fetched_at=now,
             tz_name=self.config.organization.timezone,
+            budget=self.config.polling.parse_timeout,
         )
         return await self._succeeded(feed, now, "new", result, body_hash, articles)
 

@@ -105,3 +105,27 @@ def encode(body: bytes, encoding: str) -> bytes:
         return gzip_module.compress(body, mtime=0)
     z = zlib.compressobj(6, zlib.DEFLATED, -15 if encoding == "deflate-raw" else 15)
     return z.compress(body) + z.flush()
+
+
+def hostile_feed(size: int = 800_000, items: int = 1) -> bytes:
+    """~`size` bytes of RSS whose items carry text cleanup's worst cases, with Vietnamese around them.
+
+    Titles are `&lt;!--` repeated (an unterminated comment once unescaped: a 137 KB one took
+    14 s to clean when comments were matched by a lazy regex), descriptions a run of `<` and of
+    `<img` without any `>`, authors and dates megabytes long.
+    """
+    share = max(size // (items * 4), 16)
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+        "<title>Báo Độc hại</title><link>https://doc-hai.example.vn/</link>"
+    ]
+    for i in range(items):
+        title = "Đà Nẵng " + "&lt;!--" * (share // 7)
+        body = "Hà Nội " + "&lt;" * (share // 4) + "&lt;img src='x" * (share // 16)
+        out.append(
+            f"<item><title>{title}</title><link>https://doc-hai.example.vn/bai-{i}.html</link>"
+            f"<description>{body}</description><author>{'đ&lt;!--' * (share // 20)}</author>"
+            f"<pubDate>{'Mon, 14 Sep 2026 ' * (share // 80)}</pubDate></item>"
+        )
+    out.append("</channel></rss>")
+    return "".join(out).encode("utf-8")

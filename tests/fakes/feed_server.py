@@ -18,6 +18,7 @@ client under benchmark. Built-in paths besides static routes (`add`):
     /redirect/{codes}           e.g. /redirect/301-308 → /redirect/308 → /redirect/ (a feed)
     /entity-bomb                a feed with a ~100 KB internal DTD entity referenced 20,000 times
     /reset                      the connection is reset (RST) instead of answered
+    /hostile/{kb}               ~kb KB of RSS whose items carry text cleanup's worst cases
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.feed_content import encode, entity_bomb_feed, gzip_bomb, small_feed, synthetic_feed
+from tests.fakes.feed_content import encode, entity_bomb_feed, gzip_bomb, hostile_feed, small_feed, synthetic_feed
 
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 _VN = timezone(timedelta(hours=7))
@@ -422,6 +423,9 @@ class FeedServer:
 
     def _r_entity_bomb(self, arg: str, query: dict[str, str], headers: dict[str, str]) -> Reply:
         return Reply(200, entity_bomb_feed(), {"Content-Type": RSS_TYPE})
+
+    def _r_hostile(self, arg: str, query: dict[str, str], headers: dict[str, str]) -> Reply:
+        return Reply(200, hostile_feed(int(arg or 800) * 1000), {"Content-Type": RSS_TYPE})
 
     def _r_reset(self, arg: str, query: dict[str, str], headers: dict[str, str]) -> Reply:
         return Reply(reset=True)
