@@ -124,7 +124,7 @@ class _Worker:
         loop = asyncio.get_running_loop()
         readable = loop.create_future()
         fd = self.conn.fileno()
-        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+        loop.add_reader(fd, _resolve, readable)
         try:
             await asyncio.wait_for(readable, budget)
         except TimeoutError:
@@ -205,3 +205,9 @@ def _main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     _main(sys.argv[1:])
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    """The worker's answer is readable (the reader may fire again before it is removed)."""
+    if not future.done():
+        future.set_result(None)
