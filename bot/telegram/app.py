@@ -36,6 +36,7 @@ from bot.saved_queries.campaigns import compile_campaigns
 from bot.services.access import AccessService
 from bot.services.admin import AdminService
 from bot.services.archive import ArchiveService
+from bot.services.reports import ReportService
 from bot.settings import Settings
 from bot.telegram.context import BotContext, Services, install_services
 from bot.telegram.handlers import register_handlers, set_bot_commands
@@ -112,6 +113,7 @@ class _Lifecycle:
             archive=ArchiveService(self.runtime),
             admin=AdminService(self.runtime),
             access=AccessService(self.runtime),
+            reports=ReportService(self.runtime, clock=self.clock),
         )
         install_services(application, services)
         await set_bot_commands(application.bot, self.config.organization.language)

@@ -19,6 +19,7 @@ from bot.runtime import Runtime
 from bot.services.access import AccessService
 from bot.services.admin import AdminService, FeedPreview
 from bot.services.archive import ArchiveService, PageRequest
+from bot.services.reports import ReportService
 
 T = TypeVar("T")
 SERVICES_KEY = "mediabot.services"
@@ -72,6 +73,7 @@ class Services:
     archive: ArchiveService
     admin: AdminService
     access: AccessService
+    reports: ReportService
     pages: TokenStore[PageRequest] = field(default_factory=TokenStore)
     previews: TokenStore[FeedPreview] = field(default_factory=lambda: TokenStore(200))
 
@@ -94,6 +96,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @property
     def access(self) -> AccessService:
         return self.services.access
+
+    @property
+    def reports(self) -> ReportService:
+        return self.services.reports
 
     @property
     def config(self) -> Config:

@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
 from bot.telegram.context import SERVICES_KEY, BotContext
-from bot.telegram.handlers import access, admin, chat
+from bot.telegram.handlers import access, admin, chat, reports
 from bot.telegram.handlers.common import thread_of
 from bot.telegram.i18n import LANGUAGES, t, t_plain
 
@@ -28,6 +28,9 @@ COMMANDS = {
     "news": chat.news,
     "sources": chat.sources,
     "campaigns": chat.campaigns,
+    "campaign": reports.campaign,
+    "compare": reports.compare,
+    "export": reports.export,
     "lang": chat.lang,
     "addsource": admin.addsource,
     "removesource": admin.removesource,
@@ -79,6 +82,9 @@ def command_menu(lang: str) -> list[BotCommand]:
         BotCommand("news", t_plain("command.news", lang)),
         BotCommand("sources", t_plain("command.sources", lang)),
         BotCommand("campaigns", t_plain("command.campaigns", lang)),
+        BotCommand("campaign", t_plain("command.campaign", lang)),
+        BotCommand("compare", t_plain("command.compare", lang)),
+        BotCommand("export", t_plain("command.export", lang)),
         BotCommand("lang", t_plain("command.lang", lang)),
     ]
 
