@@ -21,6 +21,7 @@ from datetime import date
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont
 from matplotlib.ft2font import FT2Font
@@ -40,6 +41,7 @@ COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 OTHERS_COLOR = "#8C8C8C"
 _TEXT = "#1A1A1A"
 _MAX_TICKS = 10
+_BAR_WIDTH = 0.8
 _MAX_NAME = 28
 _MAX_TITLE = 60
 
@@ -67,9 +69,21 @@ def outlet_chart(report: CampaignReport, lang: str) -> bytes:
     bottom = [0] * report.period.days
     colors = _colors(len(series), others=len(report.by_source) > TOP_OUTLETS)
     for (name, counts), color in zip(series, colors, strict=True):
-        axes.bar(range(len(counts)), counts, bottom=bottom, color=color, label=name, width=0.8, linewidth=0)
+        axes.add_collection(_bars(bottom, counts, color, name), autolim=False)
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+    axes.set_ylim(0, max(max(bottom, default=0), 1) * 1.08)
     return _finish(figure, axes, title, report.period.dates(), lang, [name for name, _ in series])
+
+
+def _bars(bottom: Sequence[int], counts: Sequence[int], color: str, name: str) -> PolyCollection:
+    """One series of stacked bars as one collection: 180 separate bar patches cost ~100 ms of limit updates."""
+    half = _BAR_WIDTH / 2
+    boxes = [
+        [(x - half, b), (x - half, b + c), (x + half, b + c), (x + half, b)]
+        for x, (b, c) in enumerate(zip(bottom, counts, strict=True))
+        if c
+    ]
+    return PolyCollection(boxes, facecolors=color, edgecolors="none", label=name)
 
 
 def comparison_chart(comparison: Comparison, lang: str) -> bytes:
@@ -116,7 +130,8 @@ def _finish(figure: Figure, axes: Axes, title: str, days: Sequence[date], lang: 
     ticks = list(range(0, len(days), step))
     axes.set_xticks(ticks, [f"{days[i]:%d/%m}" for i in ticks], fontsize=12, color=_TEXT)
     axes.set_xlim(-0.6, len(days) - 0.4)
-    axes.set_ylim(bottom=0)
+    if axes.get_autoscaley_on():  # lines: limits from the data; bars set theirs
+        axes.set_ylim(bottom=0)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.tick_params(axis="y", labelsize=12, colors=_TEXT)
     axes.set_ylabel(label("articles_axis", lang), fontsize=14, color=_TEXT)
