@@ -226,12 +226,16 @@ def export_opml(config: Config, db_path: str, output: Path | None) -> int:
         # is dropped silently (CPython ignores the partial count), small ones raise EPIPE.
         sys.stdout.writelines(text.splitlines(keepends=True))
         return 0
-    return _write_file(output, text)
+    return write_file(output, text)
 
 
-def _write_file(path: Path, text: str) -> int:
+def write_file(path: Path, content: str | bytes) -> int:
+    """Write text (UTF-8) or bytes to `path`; a missing folder or a folder as `path` is one line, exit 1."""
     try:
-        path.write_text(text, encoding="utf-8")
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
     except FileNotFoundError:
         print(f"error: {path}: no such folder: {path.parent}", file=sys.stderr)
         return 1

@@ -25,6 +25,9 @@ log = logging.getLogger("mediabot")
 PIPE_CLOSED = 141
 
 
+_PERIOD_HELP = "7d, 30d (default), 'tháng này', 'this month', 2026-09-01..2026-09-30, 1/9/2026..30/9/2026"
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors in one line (argparse prints the whole usage first)."""
 
@@ -84,6 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     exp = sub.add_parser("export-opml", help="print the sources as OPML")
     exp.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
+    report = sub.add_parser("report", help="a campaign's coverage report from its stored matches")
+    report.add_argument("campaign", help="campaign id (feeds.yaml campaigns[].id)")
+    report.add_argument("--period", default="", help=_PERIOD_HELP)
+    report.add_argument("--json", action="store_true", help="one JSON object")
+    export = sub.add_parser("export", help="every article a campaign matched, as XLSX or CSV")
+    export.add_argument("campaign", help="campaign id (feeds.yaml campaigns[].id)")
+    export.add_argument("--period", default="", help=_PERIOD_HELP)
+    export.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="xlsx (default) or csv")
+    export.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
     sub.add_parser("run", help="run the Telegram bot and the poller in one process")
     sub.add_parser("health", help="exit 0 when the database answers and feeds were checked recently")
     return parser
@@ -147,6 +159,12 @@ def _dispatch(args: argparse.Namespace, config: Config, settings: Settings) -> i
         return commands.import_opml(config, args.db, args.file)
     if args.command == "export-opml":
         return commands.export_opml(config, args.db, args.output)
+    if args.command in ("report", "export"):
+        from bot.cli import reports
+
+        if args.command == "report":
+            return reports.report(config, args.db, args.campaign, args.period, as_json=args.json)
+        return reports.export(config, args.db, args.campaign, args.period, fmt=args.format, output=args.output)
     if args.command == "health":
         return commands.health(config, args.db)
     if args.command == "run":

@@ -119,6 +119,12 @@ PROTECTED: tuple[str, ...] = (
 OUTLET_PREFIXES: tuple[str, ...] = (
     "trên", "của", "từ", "báo", "tờ", "trang", "và", "hoặc", "on", "from", "in", "at", "by", "and", "or",
 )  # fmt: skip
+# Words asking for a campaign's report rather than its articles ("báo cáo chuyển đổi số tháng này",
+# "report on 5G this month"); without a campaign they are ordinary words ("báo cáo tài chính").
+REPORT_PHRASES: tuple[str, ...] = (
+    "báo cáo", "thống kê", "tổng hợp", "số liệu", "report", "coverage report", "coverage", "statistics",
+    "stats",
+)  # fmt: skip
 # Words that tell the language of a question (compared without accents for vi, exactly for en).
 VI_MARKERS = frozenset(
     fold_vietnamese(w) for w in (

@@ -102,14 +102,18 @@ def article_filters(plan: SearchPlan) -> tuple[list[str], list[object]]:
     return clauses, params
 
 
-def matching_sql(conn: sqlite3.Connection, plan: SearchPlan, *, join: bool = True) -> tuple[str, list[object]]:
-    """`FROM … WHERE …` selecting the matching articles (FTS rowid = article id, aliased `a` when joined)."""
+def matching_sql(
+    conn: sqlite3.Connection, plan: SearchPlan, *, join: bool = True, since_bound: bool = True
+) -> tuple[str, list[object]]:
+    """`FROM … WHERE …` selecting the matching articles (FTS rowid = article id, aliased `a` when joined).
+
+    `since_bound=False`: the caller bounds the rowids itself (FTS5 uses one lower bound only)."""
     clauses, params = article_filters(plan)
     if plan.match is None:
         return "FROM articles a WHERE " + (" AND ".join(clauses) or "1"), params
     fts_clauses = ["articles_fts MATCH ?"]
     fts_params: list[object] = [plan.match]
-    if plan.since_ts is not None:
+    if plan.since_ts is not None and since_bound:
         fts_clauses.append("articles_fts.rowid >= ?")
         fts_params.append(first_id_since(conn, plan.since_ts))
     if not (join or clauses):
@@ -129,8 +133,10 @@ def matching_ids(conn: sqlite3.Connection, plan: SearchPlan, ids: Sequence[int])
     """Which of `ids` match the plan, in the order given."""
     # FTS5 (SQLite 3.40) runs `rowid IN (…)` as one full lookup per id (~0.5 ms each for
     # common words); a rowid range is one cheap scan, and new articles sit together at the top.
+    # The since bound would be a second rowid lower bound: FTS5 takes the first and walks
+    # every match since the campaign began (72 ms instead of 2 ms per batch at 1M articles).
     found: set[int] = set()
-    base, params = matching_sql(conn, plan)
+    base, params = matching_sql(conn, plan, since_bound=False)
     column = id_column(plan)
     ordered = sorted(set(ids))
     for start in range(0, len(ordered), CHUNK):

@@ -44,7 +44,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.search.lexicon import (
@@ -53,6 +53,7 @@ from bot.search.lexicon import (
     EN_SOFT,
     OUTLET_PREFIXES,
     PROTECTED,
+    REPORT_PHRASES,
     TIME_PHRASES,
     VI_FILLER,
     VI_FILLER_ACCENTED_ONLY,
@@ -77,6 +78,10 @@ class Question:
     campaign_id: str | None = None
     language: str | None = None
     dropped_words: int = 0  # words beyond MAX_TOKENS, left out of the search
+    # A report word ("báo cáo", "thống kê", "report") was typed: `topic` is the query without
+    # it (the campaign may be named by its words); `query` keeps it as words to search for.
+    report: bool = False
+    topic: Query | None = None
 
     @property
     def since(self) -> datetime | None:
@@ -156,6 +161,7 @@ def _static_entries() -> list[_Entry | None]:
     ):
         out += [_entry(p, "filler", lang) for p in fillers]
         out += [_entry(p, "filler", lang, strict=True) for p in strict]
+    out += [_entry(p, "report") for p in REPORT_PHRASES]
     out += [_entry(p, "soft", "vi") for p in VI_SOFT]
     out += [_entry(p, "soft", "en") for p in EN_SOFT]
     return out
@@ -163,7 +169,8 @@ def _static_entries() -> list[_Entry | None]:
 
 _STATIC = _index(_static_entries())
 _PREFIXES = {_key(w)[1]: _key(w) for w in OUTLET_PREFIXES}
-_PRIORITY = {"time": 0, "campaign": 1, "outlet": 2, "alias": 3, "protected": 4, "filler": 5, "soft": 6}
+_PRIORITY = {"time": 0, "campaign": 1, "outlet": 2, "alias": 3, "report": 4, "protected": 5, "filler": 6, "soft": 7}
+_CONTENT = ("", "protected", "soft")
 
 
 def understand(
@@ -188,11 +195,16 @@ def understand(
     )
     kinds = _scan(tokens, dynamic, language, now)
     _apply(tokens, kinds, reading, now)
-    content, dropped = _limit(_content(items, tokens, kinds, reading))
+    content, dropped = _limit(_content(items, tokens, kinds, reading, (*_CONTENT, "report")))
     groups, excluded = group_terms(content)
     found = reading.period
     since = max((m for m in (reading.since, found[2] if found else None) if m is not None), default=None)
     query = Query(groups, excluded, tuple(dict.fromkeys(reading.sources)), since, found[3] if found else None)
+    report = any(entry is not None and entry.kind == "report" for entry, _ in kinds)
+    topic = None
+    if report:
+        topic_groups, topic_excluded = group_terms(_limit(_content(items, tokens, kinds, reading, _CONTENT))[0])
+        topic = replace(query, groups=topic_groups, excluded=topic_excluded)
     return Question(
         query=query,
         period=found[0] if found else None,
@@ -200,6 +212,8 @@ def understand(
         campaign_id=reading.campaign,
         language=language,
         dropped_words=dropped,
+        report=report,
+        topic=topic,
     )
 
 
@@ -369,11 +383,15 @@ def _drop_prefixes(tokens: Sequence[_Token], i: int, kinds: list[tuple[_Entry | 
 
 
 def _content(
-    items: Sequence[Item], tokens: Sequence[_Token], kinds: list[tuple[_Entry | None, int]], reading: _Reading
+    items: Sequence[Item],
+    tokens: Sequence[_Token],
+    kinds: list[tuple[_Entry | None, int]],
+    reading: _Reading,
+    content_kinds: tuple[str, ...],
 ) -> list[Item]:
     """What is left to search for, in order: words, phrases, aliases (as phrases) and ORs."""
     kind = [e.kind if e is not None else "" for e, _ in kinds]
-    words = [i for i, k in enumerate(kind) if k in ("", "protected", "soft")]
+    words = [i for i, k in enumerate(kind) if k in content_kinds]
     if sum(not tokens[i].barrier for i in words) > _MAX_CONTENT_WORDS:
         words = [i for i in words if kind[i] != "soft"]
     keep = set(words)

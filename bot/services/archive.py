@@ -136,15 +136,8 @@ class ArchiveService:
     # -- on the reader thread
 
     def _ask(self, rt: Runtime, request: PageRequest, page: int, now: datetime) -> Answer:
-        config = rt.config
         outlets = queries.outlets(rt.reader())
-        question = understand(
-            request.text,
-            now=now,
-            outlets=[(o.id, o.name) for o in outlets if o.active],
-            campaigns=[(c.id, c.name) for c in config.campaigns],
-            aliases=(*config.organization.aliases, config.organization.name),
-        )
+        question = read_question(rt, request.text, now, outlets)
         check_sources(outlets, question.source_ids)
         engine = rt.engine()
         parsed, since = self._question_query(rt, engine, question)
@@ -215,6 +208,21 @@ class ArchiveService:
             )
             for campaign in rt.registry.active(CAMPAIGN)
         ]
+
+
+def read_question(
+    rt: Runtime, text: str, now: datetime, outlets: Sequence[queries.OutletRow] | None = None
+) -> Question:
+    """A chat question read with the configured outlets, campaigns and organization names (reader thread)."""
+    config = rt.config
+    known = queries.outlets(rt.reader()) if outlets is None else outlets
+    return understand(
+        text,
+        now=now,
+        outlets=[(o.id, o.name) for o in known if o.active],
+        campaigns=[(c.id, c.name) for c in config.campaigns],
+        aliases=(*config.organization.aliases, config.organization.name),
+    )
 
 
 def campaign_filter(plan: SearchPlan, campaign_id: str | None) -> SearchPlan:

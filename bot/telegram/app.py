@@ -41,6 +41,7 @@ from bot.saved_queries.saved_query import SUBSCRIPTION
 from bot.services.access import AccessService
 from bot.services.admin import AdminService
 from bot.services.archive import ArchiveService
+from bot.services.reports import ReportService
 from bot.settings import Settings
 from bot.telegram.alerts import AlertRenderer
 from bot.telegram.context import BotContext, Services, install_services
@@ -128,6 +129,7 @@ class _Lifecycle:
             admin=AdminService(self.runtime),
             access=AccessService(self.runtime),
             subscriptions=SubscriptionService(self.runtime),
+            reports=ReportService(self.runtime, clock=self.clock),
         )
         install_services(application, services)
         await set_bot_commands(application.bot, self.config.organization.language)

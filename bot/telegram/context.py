@@ -20,6 +20,7 @@ from bot.runtime import Runtime
 from bot.services.access import AccessService
 from bot.services.admin import AdminService, FeedPreview
 from bot.services.archive import ArchiveService, PageRequest
+from bot.services.reports import ReportService
 
 T = TypeVar("T")
 SERVICES_KEY = "mediabot.services"
@@ -74,6 +75,7 @@ class Services:
     admin: AdminService
     access: AccessService
     subscriptions: SubscriptionService
+    reports: ReportService
     pages: TokenStore[PageRequest] = field(default_factory=TokenStore)
     follows: TokenStore[Spec] = field(default_factory=TokenStore)  # what each answer's Follow button subscribes to
     previews: TokenStore[FeedPreview] = field(default_factory=lambda: TokenStore(200))
@@ -101,6 +103,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @property
     def subscriptions(self) -> SubscriptionService:
         return self.services.subscriptions
+
+    @property
+    def reports(self) -> ReportService:
+        return self.services.reports
 
     @property
     def config(self) -> Config:

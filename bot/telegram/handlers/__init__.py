@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
 from bot.telegram.context import SERVICES_KEY, BotContext
-from bot.telegram.handlers import access, admin, chat, subscriptions
+from bot.telegram.handlers import access, admin, chat, reports, subscriptions
 from bot.telegram.handlers.common import thread_of
 from bot.telegram.i18n import LANGUAGES, t, t_plain
 
@@ -31,6 +31,9 @@ COMMANDS = {
     "subscribe": subscriptions.subscribe,
     "subscriptions": subscriptions.list_subscriptions,
     "unsubscribe": subscriptions.unsubscribe,
+    "campaign": reports.campaign,
+    "compare": reports.compare,
+    "export": reports.export,
     "lang": chat.lang,
     "addsource": admin.addsource,
     "removesource": admin.removesource,
@@ -86,6 +89,9 @@ def command_menu(lang: str) -> list[BotCommand]:
         BotCommand("subscribe", t_plain("command.subscribe", lang)),
         BotCommand("subscriptions", t_plain("command.subscriptions", lang)),
         BotCommand("unsubscribe", t_plain("command.unsubscribe", lang)),
+        BotCommand("campaign", t_plain("command.campaign", lang)),
+        BotCommand("compare", t_plain("command.compare", lang)),
+        BotCommand("export", t_plain("command.export", lang)),
         BotCommand("lang", t_plain("command.lang", lang)),
     ]
 

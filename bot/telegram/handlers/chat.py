@@ -19,6 +19,7 @@ from bot.telegram.handlers.render import (
     render_sources,
     utc_now,
 )
+from bot.telegram.handlers.reports import answer_report
 from bot.telegram.i18n import LANGUAGES, Html, t, t_plain
 
 
@@ -41,6 +42,8 @@ async def ask(update: Update, ctx: BotContext) -> None:
     question = without_mention(message.text or "", ctx.bot.username or "") if message else ""
     if not question:
         await reply(update, ctx, t("help.short", ctx.lang))
+        return
+    if await answer_report(update, ctx, question):  # "báo cáo chuyển đổi số tháng này"
         return
     try:
         answer = await ctx.archive.ask(question)

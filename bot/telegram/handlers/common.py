@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters, Update
@@ -30,25 +31,41 @@ async def reply(
     update: Update, ctx: BotContext, html: str | Sequence[str], *, keyboard: InlineKeyboardMarkup | None = None
 ) -> Message | None:
     """Send HTML (split into parts <= 4096) to the update's chat and topic; the keyboard rides the last part."""
-    chat, message = update.effective_chat, update.effective_message
-    if chat is None:
+    target = reply_target(update)
+    if target is None:
         return None
     parts = [p for text in ([html] if isinstance(html, str) else html) for p in split_html(text)]
-    # In a group several people talk at once: quote the question being answered.
-    quote = None
-    if message is not None and chat.type != ChatType.PRIVATE and update.callback_query is None:
-        quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
     sent = None
     for number, part in enumerate(parts, start=1):
         last = number == len(parts)
         sent = await ctx.bot.send_message(
-            chat.id,
+            target.chat_id,
             part,
-            message_thread_id=thread_of(message),
+            message_thread_id=target.thread_id,
             reply_markup=keyboard if last else None,
-            reply_parameters=quote if number == 1 else None,
+            reply_parameters=target.quote if number == 1 else None,
         )
     return sent
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTarget:
+    """Where an answer to an update goes: its chat, its forum topic, the message it quotes."""
+
+    chat_id: int
+    thread_id: int | None
+    quote: ReplyParameters | None
+
+
+def reply_target(update: Update) -> ReplyTarget | None:
+    """The chat and topic of the update; in groups the question is quoted (several people talk at once)."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None:
+        return None
+    quote = None
+    if message is not None and chat.type != ChatType.PRIVATE and update.callback_query is None:
+        quote = ReplyParameters(message.message_id, allow_sending_without_reply=True)
+    return ReplyTarget(chat.id, thread_of(message), quote)
 
 
 def command_of(text: str | None) -> tuple[str, str | None] | None:

@@ -33,6 +33,10 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "also <code>campaign id</code>, <code>source id</code>, <code>news</code>; "
         "<code>/subscribe daily 07:30 …</code> — a daily digest at 07:30\n"
         "/subscriptions — what this chat follows (pause, delivery, delete), /unsubscribe [number] — stop following\n"
+        "/campaign &lt;id&gt; [period] — a campaign's coverage report with a chart, e.g. "
+        "<code>/campaign chuyen-doi-so this month</code> (or just ask: <code>report on 5G this month</code>)\n"
+        "/compare [period] — every campaign's daily articles on one chart\n"
+        "/export &lt;id&gt; [period] — an Excel file of the campaign's articles\n"
         "/lang vi — chuyển sang tiếng Việt\n\n"
         '<b>Query syntax</b>: words (all must match), <code>"phrases"</code>, <code>OR</code>, '
         "<code>-exclusion</code>, <code>source:id</code>, <code>since:7d</code> or "
@@ -57,6 +61,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "command.news": "What the press wrote about us",
     "command.sources": "Sources and their status",
     "command.campaigns": "Campaigns and article counts",
+    "command.campaign": "A campaign's report with a chart",
+    "command.compare": "Compare campaigns on one chart",
+    "command.export": "Excel file of a campaign's articles",
     "command.lang": "Change language (vi/en)",
     "command.addsource": "Add a source (admin)",
     "command.removesource": "Remove a source (admin)",
@@ -125,6 +132,45 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "campaigns.header": "<b>Campaigns</b>",
     "campaigns.row": "<b>{name}</b>: {d7} {d7:article|articles} in 7 days, {d30} {d30:article|articles} in 30 days",
     "campaigns.empty": "No campaigns yet.",
+    # --- reports (/campaign, /compare, /export, report questions) ---
+    "report.usage": (
+        "Usage: <code>/campaign campaign_id [period]</code>, e.g. <code>/campaign {example} this month</code>. "
+        "Periods: <code>7d</code>, <code>30d</code> (default), <code>this month</code>, <code>in September</code>, "
+        "<code>2026-09-01..2026-09-30</code>. Campaigns: {campaigns}"
+    ),
+    "export.usage": (
+        "Usage: <code>/export campaign_id [period]</code>, e.g. <code>/export {example} this month</code>. "
+        "Campaigns: {campaigns}"
+    ),
+    "report.no_campaigns": "No campaigns are configured in feeds.yaml.",
+    "report.unknown_campaign": "No campaign <code>{value}</code>; did you mean {suggestions}?",
+    "report.unknown_campaign_none": "No campaign <code>{value}</code>. Campaigns: {suggestions}",
+    "report.bad_period": (
+        "Not a period: <code>{value}</code>. E.g. <code>7d</code>, <code>30d</code>, <code>this month</code>, "
+        "<code>in September</code>, <code>2026-09-01..2026-09-30</code>"
+    ),
+    "report.period_backwards": "The period <code>{value}</code> ends before it starts.",
+    "report.period_future": "This period has not started yet.",
+    "report.period_long": "The period is too long: at most {max} {max:day|days}.",
+    "report.title": "<b>{name}</b> · {period}",
+    "report.total": (
+        "Total: <b>{n}</b> {n:article|articles}, {change} on the previous {days} {days:day|days} ({previous})"
+    ),
+    "report.up": "↑ {pct}%",
+    "report.down": "↓ {pct}%",
+    "report.same": "unchanged",
+    "report.new": "new",
+    "report.share": "Share of voice: {pct}% of the articles of {count} {count:campaign|campaigns}",
+    "report.outlets": "By outlet: {outlets}",
+    "report.stories": "Top stories:",
+    "report.story": "{i}. {title} — {outlets} {outlets:outlet|outlets}, {n} {n:article|articles}",
+    "report.empty": "No articles in this period (previous period: {previous}).",
+    "compare.title": "<b>Campaigns compared</b> · {period}",
+    "compare.row": "{name}: <b>{n}</b> {n:article|articles} ({change})",
+    "compare.more": "The chart shows the {shown} {shown:campaign|campaigns} with the most articles.",
+    "compare.empty": "No campaign has articles in this period.",
+    "export.caption": "<b>{name}</b> · {period}: {n} {n:article|articles}",
+    "export.too_many": "Too many articles ({n}) for one spreadsheet: choose a shorter period.",
     # --- access ---
     "access.refused": "Sorry, this bot only serves authorised staff. Your Telegram ID: {user_id}",
     "access.request": "{name} (@{username}, id {user_id}) asks to use the bot",

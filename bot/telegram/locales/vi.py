@@ -34,6 +34,10 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "cũng <code>campaign mã</code>, <code>source mã</code>, <code>news</code>; "
         "<code>/subscribe daily 07:30 …</code> — bản tin hằng ngày lúc 07:30\n"
         "/subscriptions — các theo dõi (tạm dừng, đổi cách gửi, xóa), /unsubscribe [số] — bỏ theo dõi\n"
+        "/campaign &lt;mã&gt; [thời gian] — báo cáo chiến dịch kèm biểu đồ, ví dụ "
+        "<code>/campaign chuyen-doi-so tháng này</code> (hoặc hỏi: <code>báo cáo chuyển đổi số tháng này</code>)\n"
+        "/compare [thời gian] — so sánh số bài mỗi ngày của các chiến dịch trên một biểu đồ\n"
+        "/export &lt;mã&gt; [thời gian] — tệp Excel các bài của chiến dịch\n"
         "/lang en — switch to English\n\n"
         '<b>Cú pháp truy vấn</b>: các từ (phải có đủ), <code>"cụm từ"</code>, <code>OR</code>, '
         "<code>-loại trừ</code>, <code>source:mã</code>, <code>since:7d</code> hoặc "
@@ -58,6 +62,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "command.news": "Báo chí viết về cơ quan",
     "command.sources": "Các nguồn tin và tình trạng",
     "command.campaigns": "Các chiến dịch và số bài",
+    "command.campaign": "Báo cáo chiến dịch kèm biểu đồ",
+    "command.compare": "So sánh các chiến dịch",
+    "command.export": "Xuất Excel bài của chiến dịch",
     "command.lang": "Đổi ngôn ngữ (vi/en)",
     "command.addsource": "Thêm nguồn tin (quản trị)",
     "command.removesource": "Xóa nguồn tin (quản trị)",
@@ -126,6 +133,44 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "campaigns.header": "<b>Chiến dịch</b>",
     "campaigns.row": "<b>{name}</b>: {d7} bài 7 ngày, {d30} bài 30 ngày",
     "campaigns.empty": "Chưa có chiến dịch nào.",
+    # --- reports (/campaign, /compare, /export, report questions) ---
+    "report.usage": (
+        "Cách dùng: <code>/campaign mã_chiến_dịch [thời gian]</code>, "
+        "ví dụ <code>/campaign {example} tháng này</code>. Thời gian: <code>7d</code>, <code>30d</code> (mặc định), "
+        "<code>tháng này</code>, <code>tháng 9</code>, "
+        "<code>2026-09-01..2026-09-30</code>. Các chiến dịch: {campaigns}"
+    ),
+    "export.usage": (
+        "Cách dùng: <code>/export mã_chiến_dịch [thời gian]</code>, ví dụ <code>/export {example} tháng này</code>. "
+        "Các chiến dịch: {campaigns}"
+    ),
+    "report.no_campaigns": "Chưa có chiến dịch nào trong feeds.yaml.",
+    "report.unknown_campaign": "Không có chiến dịch <code>{value}</code>; có phải ý bạn là {suggestions}?",
+    "report.unknown_campaign_none": "Không có chiến dịch <code>{value}</code>. Các chiến dịch: {suggestions}",
+    "report.bad_period": (
+        "Không hiểu khoảng thời gian <code>{value}</code>. Ví dụ: <code>7d</code>, <code>30d</code>, "
+        "<code>tháng này</code>, <code>tháng 9</code>, <code>2026-09-01..2026-09-30</code>"
+    ),
+    "report.period_backwards": "Khoảng thời gian <code>{value}</code> kết thúc trước khi bắt đầu.",
+    "report.period_future": "Khoảng thời gian này chưa bắt đầu.",
+    "report.period_long": "Khoảng thời gian dài quá: tối đa {max} ngày.",
+    "report.title": "<b>{name}</b> · {period}",
+    "report.total": "Tổng: <b>{n}</b> bài, {change} so với {days} ngày trước đó ({previous} bài)",
+    "report.up": "↑ {pct}%",
+    "report.down": "↓ {pct}%",
+    "report.same": "không đổi",
+    "report.new": "mới có",
+    "report.share": "Tỷ trọng: {pct}% số bài của {count} chiến dịch",
+    "report.outlets": "Theo báo: {outlets}",
+    "report.stories": "Sự kiện nổi bật:",
+    "report.story": "{i}. {title} — {outlets} báo, {n} bài",
+    "report.empty": "Không có bài nào trong kỳ này (kỳ trước: {previous} bài).",
+    "compare.title": "<b>So sánh các chiến dịch</b> · {period}",
+    "compare.row": "{name}: <b>{n}</b> bài ({change})",
+    "compare.more": "Biểu đồ vẽ {shown} chiến dịch nhiều bài nhất.",
+    "compare.empty": "Không chiến dịch nào có bài trong kỳ này.",
+    "export.caption": "<b>{name}</b> · {period}: {n} bài",
+    "export.too_many": "Quá nhiều bài ({n}) cho một tệp Excel: hãy chọn khoảng thời gian ngắn hơn.",
     # --- access ---
     "access.refused": "Xin lỗi, bot này chỉ phục vụ cán bộ được cấp quyền. ID Telegram của bạn: {user_id}",
     "access.request": "{name} (@{username}, id {user_id}) xin dùng bot",
