@@ -36,6 +36,7 @@ from bot.alerts.subscriptions import (  # noqa: E402
     NewSubscription,
     SubscriptionSet,
     insert_subscription,
+    record_subscription_matches,
 )
 from bot.config import Config, config_from_dict  # noqa: E402
 from bot.saved_queries.registry import Registry  # noqa: E402
@@ -114,7 +115,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         conn = open_db(Path(tmp) / "bench.sqlite").conn
         fill(conn, count)
-        registry = Registry()
+        registry = Registry({SUBSCRIPTION: record_subscription_matches})
         subs = SubscriptionSet(registry)
         load_ms = median_ms(lambda: subs.load(conn, cfg), max(3, runs // 3))
         assert len(registry.active(SUBSCRIPTION)) == count

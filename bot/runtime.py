@@ -14,15 +14,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from bot.alerts.subscriptions import SubscriptionSet
+from bot.alerts.subscriptions import SubscriptionSet, record_subscription_matches
 from bot.config import Config
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import Parser
 from bot.ingest.poller import Poller
-from bot.saved_queries.campaigns import compile_campaigns
+from bot.saved_queries.campaigns import compile_campaigns, record_campaign_matches
 from bot.saved_queries.registry import Registry
 from bot.saved_queries.retag import RetagReport, retag_changed
-from bot.saved_queries.saved_query import CAMPAIGN, SavedQuery
+from bot.saved_queries.saved_query import CAMPAIGN, SUBSCRIPTION, SavedQuery
 from bot.search.abbreviations import abbreviations_for
 from bot.search.engine import SearchEngine
 from bot.search.facets import SourceMap
@@ -50,7 +50,9 @@ class Runtime:
         self.parser: Parser | None = None
         self.poller: Poller | None = None
         self.source_map = SourceMap()  # shared by every reader thread's engine
-        self.registry = Registry()  # the active saved queries; read by the after-insert hook
+        # The active saved queries, read by the after-insert hook: campaigns first, so a
+        # subscription to a campaign sees the campaign's rows of the same batch.
+        self.registry = Registry({CAMPAIGN: record_campaign_matches, SUBSCRIPTION: record_subscription_matches})
         self.subscriptions = SubscriptionSet(self.registry)  # compiled live subscriptions (writer thread)
         # Set after a store transaction (and by anyone who enqueues): the sender reads the outbox.
         self.outbox_wake = asyncio.Event()
