@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
+from bot.alerts.subscriptions import SubscriptionRow
+from bot.telegram.format import MESSAGE_LIMIT, utf16_len
+from bot.telegram.handlers.subscriptions import render_list
 from tests.conftest import BOT_TOKEN, BOT_USERNAME
 from tests.fakes.feed_server import FeedServer
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram, parse_html
 from tests.test_handlers import ADMIN, LAN, TZ, BotThread, feeds, make_config, populate
 from tests.test_subscriptions_bot import ask, edited_after, press, rows
 
@@ -77,3 +80,19 @@ def test_a_full_list_of_long_subscriptions_can_still_be_managed(world: dict[str,
     after = edited_after(srv, admin, mark)
     assert after.error_code is None
     assert rows(world, "SELECT active FROM subscriptions WHERE id = ?", last) == [(0,)]
+
+
+@pytest.mark.parametrize(("count", "lang"), [(50, "vi"), (50, "en"), (200, "vi")])
+def test_the_list_fits_one_message_whatever_the_labels_and_states(count: int, lang: str) -> None:
+    # Escaping grows '&' fivefold, and a blocked daily campaign's line is ~100 characters
+    # without its label: 50 of them do not fit even with labels cut, 200 (a configured limit) never.
+    rows_ = [
+        SubscriptionRow(i, 1, None, "campaign", "c", "", "&<" * 100, "daily", "07:30", None, True, "blocked", 1,
+                        "private", lang, "2026-11-30")
+        for i in range(1, count + 1)
+    ]  # fmt: skip
+    for view in ("o", "x"):
+        text = render_list(rows_, lang, count, view)
+        parse_html(text)
+        assert utf16_len(text) <= MESSAGE_LIMIT
+        assert text.splitlines()[1].startswith("1. ")

@@ -43,7 +43,8 @@ from bot.telegram.i18n import Html, t, t_plain
 
 _DATA = re.compile(r"^sub:(?:(f):([A-Za-z0-9_-]{1,40})|([oprmx]|mute|more):(\d{1,18})|(l):([ox]))$")
 _NUMBER = re.compile(r"[0-9]{1,6}")
-_LABEL_BUDGETS = (10_000, 120, 80, 50, 30, 16)  # characters of each label in /subscriptions, longest first
+# (characters of each label, with mode and state words) tried in turn until /subscriptions fits one message
+_LIST_STEPS = ((10_000, True), (120, True), (60, True), (30, True), (30, False), (12, False))
 _MANAGERS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 _PER_ROW = 5
 
@@ -245,21 +246,36 @@ def render_list(rows: list[SubscriptionRow], lang: str, limit: int, view: str) -
 
     Why one: the list's buttons edit the message they are on (back to the list, delete), and
     an edit cannot be split; 50 labels of 200 characters made ~11,000 characters and every
-    press failed with "message is too long". Long labels are shortened until the list fits.
+    press failed with "message is too long". So long labels are shortened, then the lines
+    lose their mode and state words (the card shows them), and as a last resort (a large
+    `max_subscriptions_per_chat`) the last lines are counted instead of shown.
     """
     if not rows:
         return t("sub.list_empty", lang)
-    for budget in _LABEL_BUDGETS:
-        lines = [t("sub.list_header", lang, n=len(rows), max=limit)]
-        for number, row in enumerate(rows, start=1):
-            icon = "⏸" if row.paused else "🔔"
-            shown = replace(row, label=truncate_text(row.label, budget))
-            lines.append(f"{number}. {icon} {describe(shown, lang)} — {_mode(row, lang)}{_state(row, lang)}")
-        lines.append(t("sub.list_hint_delete" if view == "x" else "sub.list_hint", lang))
-        text = "\n".join(lines)
+    header = t("sub.list_header", lang, n=len(rows), max=limit)
+    hint = t("sub.list_hint_delete" if view == "x" else "sub.list_hint", lang)
+    for budget, full in _LIST_STEPS:
+        lines = [_list_line(number, row, lang, budget, full) for number, row in enumerate(rows, start=1)]
+        text = "\n".join([header, *lines, hint])
         if utf16_len(text) <= MESSAGE_LIMIT:
+            return text
+    shown: list[str] = []
+    room = MESSAGE_LIMIT - utf16_len(header) - utf16_len(hint) - 20  # the newlines and "… (+N)"
+    for line in lines:
+        room -= utf16_len(line) + 1
+        if room < 0:
             break
-    return text
+        shown.append(line)
+    return "\n".join([header, *shown, f"… (+{len(rows) - len(shown)})", hint])
+
+
+def _list_line(number: int, row: SubscriptionRow, lang: str, budget: int, full: bool) -> str:
+    icon = ("⛔" if row.paused_reason == "blocked" else "⏸") if row.paused else ("🗓" if row.mode == DAILY else "🔔")
+    what = describe(replace(row, label=truncate_text(row.label, budget)), lang)
+    if not full:
+        return f"{number}. {icon} {what}"
+    icon = "⏸" if row.paused else "🔔"
+    return f"{number}. {icon} {what} — {_mode(row, lang)}{_state(row, lang)}"
 
 
 def list_keyboard(rows: list[SubscriptionRow], view: str) -> InlineKeyboardMarkup | None:
