@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.alerts.outbox import enqueue_message
+from bot.alerts.outbox import MAX_PARTS, enqueue_message
 from bot.alerts.subscriptions import DAILY, SubscriptionRow, live_subscriptions, may_receive
 from bot.config import Config
 from bot.runtime import Runtime
@@ -80,8 +80,12 @@ def send_due_digests(conn: sqlite3.Connection, config: Config, now: datetime, re
     """Enqueue every due digest, one transaction each (on the writer); how many messages were enqueued."""
     sent = 0
     for row in live_subscriptions(conn):
-        if is_due(row, now):
+        if not is_due(row, now):
+            continue
+        try:
             sent += _send_one(conn, config, row, now.date(), render)
+        except Exception:  # one subscription's failure (rolled back, retried next wake) must not stop the others'
+            log.exception("daily digest of subscription %d failed", row.id)
     return sent
 
 
@@ -93,12 +97,28 @@ def _send_one(conn: sqlite3.Connection, config: Config, row: SubscriptionRow, da
         items, left_out = digest_items(conn, row.id, config.organization.tz)
         enqueued = 0
         if items and may_receive(conn, config, row):
-            parts = render(row, items, left_out, day)
+            parts = _fit(row, items, left_out, day, render)
             key = f"{DIGEST}:{row.id}:{day.isoformat()}"
             enqueued = int(enqueue_message(conn, row.chat_id, row.thread_id, DIGEST, parts, key))
         conn.execute("DELETE FROM digest_items WHERE subscription_id = ?", (row.id,))
         conn.execute("UPDATE subscriptions SET last_digest_date = ? WHERE id = ?", (day.isoformat(), row.id))
     return enqueued
+
+
+def _fit(row: SubscriptionRow, items: list[DigestItem], left_out: int, day: date, render: DigestRenderer) -> list[str]:
+    """Render with as many items as fit in MAX_PARTS messages; the rest are counted as left out.
+
+    Why: a feed controls its URLs and titles (no length cap on URLs), so 100 items of ~1 KB
+    links render to 30+ parts, which enqueue_message refuses with ValueError: the digest was
+    never sent, and the exception ended the digest task for every chat.
+    """
+    parts = render(row, items, left_out, day)
+    while len(parts) > MAX_PARTS and len(items) > 1:
+        keep = min(len(items) - 1, max(1, len(items) * MAX_PARTS // len(parts)))
+        left_out += len(items) - keep
+        items = items[:keep]
+        parts = render(row, items, left_out, day)
+    return parts[:MAX_PARTS]
 
 
 def digest_items(conn: sqlite3.Connection, subscription_id: int, tz: ZoneInfo) -> tuple[list[DigestItem], int]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
+import contextlib
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
+from xml.parsers import expat
 from xml.sax.saxutils import quoteattr
 
 from bot.config import is_http_url
@@ -13,8 +14,6 @@ from bot.errors import ConfigError
 from bot.ids import slug
 from bot.services.sources import NewFeed
 from bot.textnorm import nfc
-
-_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +35,7 @@ class OpmlDocument:
 
 def read_opml(data: bytes, name: str = "OPML") -> OpmlDocument:
     """Every outline with an http(s) xmlUrl; categories (enclosing outlines) become tags."""
-    if _DOCTYPE.search(data[:4096]):
-        raise ConfigError(f"{name}: DOCTYPE declarations are not accepted in OPML")
+    _refuse_doctype(data, name)
     try:
         root = ET.fromstring(data)
     except ET.ParseError as err:
@@ -56,6 +54,23 @@ def read_opml(data: bytes, name: str = "OPML") -> OpmlDocument:
         else:
             _read_outline(outline, category, document, stack)
     return document
+
+
+def _refuse_doctype(data: bytes, name: str) -> None:
+    """ConfigError for a DOCTYPE anywhere, before anything is expanded.
+
+    Why expat itself, not a byte search: a search of the first 4,096 bytes was passed by a
+    long comment before the DOCTYPE, and any byte search by a UTF-16 file; either let entity
+    declarations in (expat caps amplification at 100x, still 5 MB of names from 3 KB).
+    """
+
+    def refuse(*_args: object) -> None:
+        raise ConfigError(f"{name}: DOCTYPE declarations are not accepted in OPML")
+
+    scanner = expat.ParserCreate()
+    scanner.StartDoctypeDeclHandler = refuse
+    with contextlib.suppress(expat.ExpatError):  # not XML: ElementTree says so next, with its own message
+        scanner.Parse(data, True)
 
 
 def _read_outline(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from itertools import groupby
 from zoneinfo import ZoneInfo
@@ -25,12 +26,25 @@ from bot.alerts.subscriptions import DAILY, SubscriptionRow
 from bot.errors import QueryError
 from bot.services.archive import UnknownOutlet
 from bot.telegram.context import BotContext
-from bot.telegram.format import MAX_TITLE, esc, format_hits, link, local_time, split_html, truncate_text
+from bot.telegram.format import (
+    MAX_TITLE,
+    MESSAGE_LIMIT,
+    esc,
+    format_hits,
+    link,
+    local_time,
+    split_html,
+    truncate_text,
+    utf16_len,
+)
 from bot.telegram.handlers.chat import bad_query, send_answer
 from bot.telegram.handlers.common import command_text, reply, thread_of
 from bot.telegram.i18n import Html, t, t_plain
 
 _DATA = re.compile(r"^sub:(?:(f):([A-Za-z0-9_-]{1,40})|([oprmx]|mute|more):(\d{1,18})|(l):([ox]))$")
+_NUMBER = re.compile(r"[0-9]{1,6}")
+# (characters of each label, with mode and state words) tried in turn until /subscriptions fits one message
+_LIST_STEPS = ((10_000, True), (120, True), (60, True), (30, True), (30, False), (12, False))
 _MANAGERS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 _PER_ROW = 5
 
@@ -66,7 +80,9 @@ async def unsubscribe(update: Update, ctx: BotContext) -> None:
         await reply(update, ctx, text, keyboard=keyboard)
         return
     rows = await ctx.subscriptions.of_chat(chat.id)
-    if not arg.isdigit() or not 1 <= int(arg) <= len(rows):
+    # ASCII digits, a few of them: str.isdigit() accepts '²' and '①' (int() refuses them), and int()
+    # refuses more than 4,300 digits; either crashed the handler instead of explaining the usage.
+    if not _NUMBER.fullmatch(arg) or not 1 <= int(arg) <= len(rows):
         await reply(update, ctx, t("sub.unsubscribe_usage", ctx.lang, n=len(rows)))
         return
     if not await may_manage(ctx, chat, user):
@@ -226,15 +242,40 @@ def _state(row: SubscriptionRow, lang: str) -> str:
 
 
 def render_list(rows: list[SubscriptionRow], lang: str, limit: int, view: str) -> str:
-    """The chat's subscriptions, numbered as /unsubscribe N counts them."""
+    """The chat's subscriptions, numbered as /unsubscribe N counts them, in ONE message.
+
+    Why one: the list's buttons edit the message they are on (back to the list, delete), and
+    an edit cannot be split; 50 labels of 200 characters made ~11,000 characters and every
+    press failed with "message is too long". So long labels are shortened, then the lines
+    lose their mode and state words (the card shows them), and as a last resort (a large
+    `max_subscriptions_per_chat`) the last lines are counted instead of shown.
+    """
     if not rows:
         return t("sub.list_empty", lang)
-    lines = [t("sub.list_header", lang, n=len(rows), max=limit)]
-    for number, row in enumerate(rows, start=1):
-        icon = "⏸" if row.paused else "🔔"
-        lines.append(f"{number}. {icon} {describe(row, lang)} — {_mode(row, lang)}{_state(row, lang)}")
-    lines.append(t("sub.list_hint_delete" if view == "x" else "sub.list_hint", lang))
-    return "\n".join(lines)
+    header = t("sub.list_header", lang, n=len(rows), max=limit)
+    hint = t("sub.list_hint_delete" if view == "x" else "sub.list_hint", lang)
+    for budget, full in _LIST_STEPS:
+        lines = [_list_line(number, row, lang, budget, full) for number, row in enumerate(rows, start=1)]
+        text = "\n".join([header, *lines, hint])
+        if utf16_len(text) <= MESSAGE_LIMIT:
+            return text
+    shown: list[str] = []
+    room = MESSAGE_LIMIT - utf16_len(header) - utf16_len(hint) - 20  # the newlines and "… (+N)"
+    for line in lines:
+        room -= utf16_len(line) + 1
+        if room < 0:
+            break
+        shown.append(line)
+    return "\n".join([header, *shown, f"… (+{len(rows) - len(shown)})", hint])
+
+
+def _list_line(number: int, row: SubscriptionRow, lang: str, budget: int, full: bool) -> str:
+    icon = ("⛔" if row.paused_reason == "blocked" else "⏸") if row.paused else ("🗓" if row.mode == DAILY else "🔔")
+    what = describe(replace(row, label=truncate_text(row.label, budget)), lang)
+    if not full:
+        return f"{number}. {icon} {what}"
+    icon = "⏸" if row.paused else "🔔"
+    return f"{number}. {icon} {what} — {_mode(row, lang)}{_state(row, lang)}"
 
 
 def list_keyboard(rows: list[SubscriptionRow], view: str) -> InlineKeyboardMarkup | None:
