@@ -1,4 +1,4 @@
-"""Saved queries: campaigns now, subscriptions next; one home for what they share.
+"""Saved queries: campaigns and subscriptions; one home for what they share.
 
 saved_query  SavedQuery and the ONE compile function (query text + bounds → SearchPlan)
 campaigns    feeds.yaml campaigns → saved queries (the one validation), their stored

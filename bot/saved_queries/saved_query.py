@@ -18,7 +18,7 @@ from bot.search.plan import SearchPlan, plan_query
 from bot.search.query import parse_query
 
 CAMPAIGN = "campaign"
-SUBSCRIPTION = "subscription"  # next issue
+SUBSCRIPTION = "subscription"  # bot.alerts.subscriptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class SavedQuery:
     """One saved query of some kind, with its compiled plan."""
 
     id: str
-    kind: str  # CAMPAIGN (SUBSCRIPTION next issue)
+    kind: str  # CAMPAIGN or SUBSCRIPTION
     name: str
     query: str
     since: date | None
