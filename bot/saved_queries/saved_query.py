@@ -1,4 +1,4 @@
-"""A saved query: a query someone keeps (a campaign, later a subscription), compiled once.
+"""A saved query: a query someone keeps (a campaign, a subscription), compiled once.
 
 `compile_saved_query` is the only place a saved query's text becomes a search plan and its
 `since` date becomes a moment; every consumer (the after-insert hook, re-tagging, counts,
