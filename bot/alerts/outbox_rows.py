@@ -212,9 +212,13 @@ def edit_target(conn: sqlite3.Connection, edit_id: int) -> int | None:
     return row[0] if row else None
 
 
-def subscription_of(conn: sqlite3.Connection, alert_id: int) -> int | None:
-    """The subscription an alert came from."""
-    row = conn.execute("SELECT subscription_id FROM outbox WHERE id = ?", (alert_id,)).fetchone()
+def row_subscription(conn: sqlite3.Connection, row_id: int) -> int | None:
+    """The subscription a row serves: an alert's or digest's own, an edit's alert's; None for a notice."""
+    row = conn.execute(
+        """SELECT coalesce(o.subscription_id, a.subscription_id) FROM outbox o
+           LEFT JOIN outbox a ON a.id = o.alert_id WHERE o.id = ?""",
+        (row_id,),
+    ).fetchone()
     return row[0] if row else None
 
 

@@ -208,6 +208,10 @@ class SubscriptionService:
 
         return await self.runtime.write(change)
 
+    def may_receive(self, conn: sqlite3.Connection, subscription_id: int) -> bool:
+        """May the subscription's chat still get what is queued for it (delivery asks, on the writer)."""
+        return store.subscription_may_receive(conn, self.runtime.config, subscription_id)
+
     # -- reading
 
     async def get(self, subscription_id: int) -> SubscriptionRow | None:

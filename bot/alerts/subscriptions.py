@@ -314,6 +314,17 @@ def may_receive(conn: sqlite3.Connection, config: Config, row: SubscriptionRow) 
     return row.created_by is not None and bool(_approved(conn, {row.created_by}))
 
 
+def subscription_may_receive(conn: sqlite3.Connection, config: Config, subscription_id: int) -> bool:
+    """Delivery's last look before sending a row of this subscription: `may_receive`, now.
+
+    Access may have been withdrawn after the row was queued (a user denied, dropped from
+    `access` by /reload): the row must then never be sent. A deleted subscription is judged
+    by delivery itself (its alerts are skipped as not live), not here.
+    """
+    row = get_subscription(conn, subscription_id)
+    return row is None or may_receive(conn, config, row)
+
+
 def _approved(conn: sqlite3.Connection, user_ids: set[int]) -> set[int]:
     marks = ",".join("?" * len(user_ids))
     sql = f"SELECT id FROM users WHERE status = 'approved' AND id IN ({marks})"
