@@ -61,6 +61,7 @@ async def delivering(srv: FakeTelegram, rt: Runtime) -> AsyncIterator[Delivery]:
         AlertRenderer(TZ, "vi"),
         pacer,
         may_receive=service.may_receive,
+        migrate=service.chat_migrated,
         wake=rt.outbox_wake,
         options=DeliveryOptions(backoff_s=(0.2, 0.2, 0.2)),
     )

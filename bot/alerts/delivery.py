@@ -14,6 +14,8 @@ What Telegram answers decides what happens to a row:
                       pause, each admin gets a notice
     400               logged, retried, given up after MAX_ATTEMPTS; never holds the queue
     (edit) 400 "message is not modified": the edit is done already
+    400 migrate_to    the group became a supergroup: its subscriptions and pending rows move
+                      to the new id (`migrate`), and the row is sent there at once
 
 Just before a row of a subscription is sent (alert, edit, digest), `may_receive` asks whether
 the subscription's chat may still receive (access withdrawn after the row was queued: the
@@ -33,7 +35,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from bot.alerts import outbox_rows as rows
@@ -75,6 +77,14 @@ class Unavailable(TelegramRefused):
     """5xx or a network error: Telegram may take it later."""
 
 
+class Migrated(TelegramRefused):
+    """400 with `migrate_to_chat_id`: the group became a supergroup; the chat has a new id."""
+
+    def __init__(self, new_chat_id: int, description: str = "") -> None:
+        super().__init__(description or f"migrated to {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     """A message ready to send: Telegram HTML ≤ 4,096 characters and rows of (label, callback data)."""
@@ -102,6 +112,7 @@ class Renderer(Protocol):
 Write = Callable[..., Awaitable[Any]]  # runs fn(conn, *args) on the writer thread
 MatchFor = Callable[[int], "str | None"]  # subscription id → its FTS MATCH string (marks the snippet)
 AccessCheck = Callable[[sqlite3.Connection, int], bool]  # (writer conn, subscription id) → may its chat receive
+Migrate = Callable[[int, int], Awaitable[object]]  # (old chat id, new chat id): move everything of the chat
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +135,7 @@ class Delivery:
         admins: Callable[[], Sequence[int]] = tuple,
         match_for: MatchFor = lambda _sub: None,
         may_receive: AccessCheck | None = None,
+        migrate: Migrate | None = None,
         wake: asyncio.Event | None = None,
         options: DeliveryOptions = DeliveryOptions(),
         wall: Callable[[], float] = time.time,
@@ -131,7 +143,7 @@ class Delivery:
         self.write, self.transport, self.renderer, self.pacer = write, transport, renderer, pacer
         self.admins = admins
         self.match_for = match_for
-        self.may_receive = may_receive
+        self.may_receive, self.migrate = may_receive, migrate
         self._access: dict[int, tuple[float, bool]] = {}  # subscription id → (asked at, answer)
         self.wake = wake or asyncio.Event()
         self.options = options
@@ -239,6 +251,8 @@ class Delivery:
             retry_at = await self._rejected(row, str(err))
         except Unavailable as err:
             retry_at = await self._unavailable(row, str(err))
+        except Migrated as err:
+            retry_at = await self._migrated(row, err)
         except Exception:  # a bug must not stop delivery; the row is retried later
             log.exception("internal error while delivering outbox row %d", row.id)
             retry_at = self.wall() + self.options.backoff_s[-1]
@@ -342,6 +356,25 @@ class Delivery:
         self._delayed = [entry for entry in self._delayed if entry[2].chat_id != chat_id]
         heapq.heapify(self._delayed)
         return dropped
+
+    async def _migrated(self, row: OutboxRow, err: Migrated) -> float | None:
+        """The group became a supergroup: everything of the chat moves to the new id, then this row is sent
+        there at once and the chat's other rows follow in their order (those that moved: a row the
+        new chat has already is skipped by the move)."""
+        new_id = err.new_chat_id
+        if self.migrate is None or new_id == row.chat_id:
+            return await self._rejected(row, str(err))
+        log.warning("chat %d became supergroup %d: its subscriptions and alerts move there", row.chat_id, new_id)
+        await self.migrate(row.chat_id, new_id)
+        waiting = [row, *self._drop_chat(row.chat_id)]
+        pending: set[int] = await self.write(rows.pending_in_chat, new_id)
+        now, wall = self.pacer.clock(), self.wall()
+        for moved in (replace(r, chat_id=new_id) for r in waiting if r.id in pending):
+            if moved.id != row.id and moved.next_attempt_ts > wall:
+                heapq.heappush(self._delayed, (moved.next_attempt_ts, moved.id, moved))
+            else:
+                self.queue.add(moved, now)
+        return None
 
     async def _rejected(self, row: OutboxRow, error: str) -> float | None:
         log.warning("Telegram refused outbox row %d for chat %d: %s", row.id, row.chat_id, error)

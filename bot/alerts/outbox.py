@@ -167,5 +167,28 @@ def unblock_chat(conn: sqlite3.Connection, chat_id: int) -> bool:
     return bool(conn.execute("DELETE FROM outbox_blocked_chats WHERE chat_id = ?", (chat_id,)).rowcount)
 
 
+def move_chat_rows(conn: sqlite3.Connection, old_id: int, new_id: int) -> int:
+    """The chat has a new id (a group became a supergroup): its pending rows and a 403 mark move there.
+
+    Call inside the transaction that moves its subscriptions. A row the new chat has already
+    (the same article or story, queued there meanwhile) cannot move: it is skipped, not sent
+    twice. Returns the rows moved.
+    """
+    moved = conn.execute(
+        "UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ? AND status = ?", (new_id, old_id, PENDING)
+    ).rowcount
+    conn.execute(
+        "UPDATE outbox SET status = ?, last_error = ? WHERE chat_id = ? AND status = ?",
+        (SKIPPED, f"queued in chat {new_id} already", old_id, PENDING),
+    )
+    conn.execute(
+        """INSERT OR IGNORE INTO outbox_blocked_chats (chat_id, reason, blocked_ts)
+           SELECT ?, reason, blocked_ts FROM outbox_blocked_chats WHERE chat_id = ?""",
+        (new_id, old_id),
+    )
+    conn.execute("DELETE FROM outbox_blocked_chats WHERE chat_id = ?", (old_id,))
+    return moved
+
+
 def _now(now: float | None) -> float:
     return time.time() if now is None else now

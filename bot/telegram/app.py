@@ -165,6 +165,7 @@ class _Lifecycle:
             admins=lambda: runtime.config.access.admins,
             match_for=lambda sub_id: _match_of(runtime, sub_id),
             may_receive=subscriptions.may_receive,
+            migrate=subscriptions.chat_migrated,
             wake=runtime.outbox_wake,
             options=DeliveryOptions(max_in_flight=self.config.alerts.max_in_flight),
         )
