@@ -4,9 +4,11 @@ The fake Bot API (tests/fakes/telegram) enforces Telegram's limits (30/s overall
 chat, 20/min per group) and answers 429 beyond them. The outbox holds 10,000 alerts for 2,000
 private chats (5 stories each, `--quick`: 1,000 for 200); the real sender (bot.alerts.delivery
 with PTB, the shared pacer and rate limiter) delivers them all, marking each row sent in its own
-commit (one send in flight, as in production). Reported: messages per second overall and the
-median over 10 s windows, beside Telegram's 30/s ceiling (the reference), and the number of 429
-answers. The LAST line is one JSON object with every figure.
+commit (one send in flight, as in production), and asking before each send whether the chat may
+still receive (private mode, each chat's user approved by an admin: the access check's slow path).
+Reported: messages per second overall and the median over 10 s windows, beside Telegram's 30/s
+ceiling (the reference), the number of 429 answers and of access checks. The LAST line is one
+JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from telegram.ext import ExtBot  # noqa: E402
 from bot.alerts.delivery import Delivery  # noqa: E402
 from bot.alerts.outbox import AlertMatch, enqueue_alerts  # noqa: E402
 from bot.alerts.pacing import Pacer  # noqa: E402
-from bot.config import Source  # noqa: E402
+from bot.alerts.subscriptions import subscription_may_receive  # noqa: E402
+from bot.config import Config, Organization, Source  # noqa: E402
 from bot.models import Article  # noqa: E402
 from bot.store.articles import store_articles  # noqa: E402
 from bot.store.db import open_db, transaction  # noqa: E402
@@ -63,9 +66,10 @@ def fill_outbox(path: Path, chats: list[int], stories: int) -> int:
         upsert_source(conn, Source(id="vtv", name="VTV", urls=("https://vtv.vn/rss",)), "config", now)
         for chat in chats:
             conn.execute(
-                "INSERT INTO subscriptions (id, chat_id, query, created_at) VALUES (?, ?, ?, ?)",
-                (chat, chat, "tin", now.isoformat()),
+                "INSERT INTO subscriptions (id, chat_id, query, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
+                (chat, chat, "tin", now.isoformat(), chat),
             )
+            conn.execute("INSERT INTO users (id, status) VALUES (?, 'approved')", (chat,))
     articles = [
         Article("vtv", f"https://vtv.vn/{i}.html", str(i), TITLES[i % len(TITLES)] + f" (kỳ {i})", "Tin mới.", now, now)
         for i in range(stories)
@@ -80,13 +84,20 @@ def fill_outbox(path: Path, chats: list[int], stories: int) -> int:
     return count
 
 
-async def deliver(srv: FakeTelegram, path: Path, expected: int) -> tuple[float, list[float]]:
+async def deliver(srv: FakeTelegram, path: Path, expected: int, checks: list[int]) -> tuple[float, list[float]]:
     """Run the sender until every row is sent; elapsed seconds and the send times."""
     pacer = Pacer()
     bot: ExtBot[Any] = ExtBot(srv.token, base_url=srv.base_url, rate_limiter=SharedRateLimiter(pacer))
     await bot.initialize()
     writer = Writer(open_db(path).conn)
-    delivery = Delivery(writer.run, BotTransport(bot), AlertRenderer(TZ, "vi"), pacer)
+    config = Config(organization=Organization(name="Sở TT&TT"))  # private mode: approvals are looked up
+
+    def may_receive(conn: Any, subscription_id: int) -> bool:
+        checks.append(subscription_id)
+        return subscription_may_receive(conn, config, subscription_id)
+
+    renderer = AlertRenderer(TZ, "vi")
+    delivery = Delivery(writer.run, BotTransport(bot), renderer, pacer, may_receive=may_receive)
     stop = asyncio.Event()
     started = time.monotonic()
     task = asyncio.create_task(delivery.run(stop))
@@ -123,7 +134,8 @@ def main() -> None:
         srv.flood_limits = True
         chats = [srv.user(10_000 + i, f"Người đọc {i}").id for i in range(n_chats)]
         expected = fill_outbox(Path(tmp) / "bench.sqlite", chats, stories)
-        elapsed, times = asyncio.run(deliver(srv, Path(tmp) / "bench.sqlite", expected))
+        checks: list[int] = []  # subscriptions the access check was asked about, one per send
+        elapsed, times = asyncio.run(deliver(srv, Path(tmp) / "bench.sqlite", expected, checks))
         refused = sum(1 for c in srv.sent if c.error_code == 429)
     rate = len(times) / elapsed
     windows = window_rates(times)
@@ -144,6 +156,7 @@ def main() -> None:
         "median_window_per_s": round(median, 2),
         "share_of_ceiling": round(rate / TELEGRAM_CEILING, 3),
         "answers_429": refused,
+        "access_checks": len(checks),
         "target_per_s": TARGET,
         "pass": verdict == "PASS",
     }

@@ -68,7 +68,10 @@ def add_alerts(db: Path, chats: Sequence[int], first: int, count: int) -> None:
 
 def prepare(tmp: Path, server: FeedServer, chats: Sequence[int]) -> tuple[Path, Path]:
     server.add("/dongthap.rss", rss("Báo Đồng Tháp", [("Giá lúa hôm nay", "Ổn định.", NOW)]))
-    data = config_dict(sources=[{"id": "baodongthap", "name": "Báo Đồng Tháp", "url": server.url("/dongthap.rss")}])
+    data = config_dict(
+        sources=[{"id": "baodongthap", "name": "Báo Đồng Tháp", "url": server.url("/dongthap.rss")}],
+        access={"mode": "private", "admins": [], "users": list(chats), "chats": []},  # delivery checks access
+    )
     cfg = tmp / "feeds.yaml"
     cfg.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     db = tmp / "data" / "mediabot.db"
@@ -77,8 +80,8 @@ def prepare(tmp: Path, server: FeedServer, chats: Sequence[int]) -> tuple[Path, 
         upsert_source(conn, Source(id="baodongthap", name="Báo Đồng Tháp", urls=("https://x.vn/rss",)), "config", NOW)
         for chat in chats:
             conn.execute(
-                "INSERT INTO subscriptions (id, chat_id, query, created_at) VALUES (?, ?, 'tin', ?)",
-                (chat, chat, NOW.isoformat()),
+                "INSERT INTO subscriptions (id, chat_id, query, created_at, created_by) VALUES (?, ?, 'tin', ?, ?)",
+                (chat, chat, NOW.isoformat(), chat),
             )
     conn.close()
     return cfg, db

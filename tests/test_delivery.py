@@ -65,8 +65,8 @@ def prepare(path: Path) -> sqlite3.Connection:
 def subscribe(conn: sqlite3.Connection, chat_id: int, query: str, thread_id: int | None = None) -> int:
     with transaction(conn):
         cursor = conn.execute(
-            "INSERT INTO subscriptions (chat_id, thread_id, query, created_at) VALUES (?, ?, ?, ?)",
-            (chat_id, thread_id, query, NOW.isoformat()),
+            "INSERT INTO subscriptions (chat_id, thread_id, query, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
+            (chat_id, thread_id, query, NOW.isoformat(), chat_id),  # made by the chat's user
         )
     return int(cursor.lastrowid or 0)
 

@@ -14,6 +14,12 @@ What Telegram answers decides what happens to a row:
                       pause, each admin gets a notice
     400               logged, retried, given up after MAX_ATTEMPTS; never holds the queue
     (edit) 400 "message is not modified": the edit is done already
+    400 migrate_to    the group became a supergroup: its subscriptions and pending rows move
+                      to the new id (`migrate`), and the row is sent there at once
+
+Just before a row of a subscription is sent (alert, edit, digest), `may_receive` asks whether
+the subscription's chat may still receive (access withdrawn after the row was queued: the
+row is skipped, never sent); the answer is kept ACCESS_TTL_S per subscription.
 
 Telegram's side is a `Transport` (bot.telegram.sender) and rendering a `Renderer`
 (bot.telegram.alerts), so this module knows no PTB types. Every database call runs on the
@@ -26,9 +32,10 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from bot.alerts import outbox_rows as rows
@@ -42,6 +49,8 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 3  # a 400 is retried this many times in all, then the row is given up
 BACKOFF_S = (5.0, 30.0, 120.0, 300.0)  # wait before attempt 2, 3, … (5xx/network: the last repeats)
 IDLE_CHECK_S = 2.0  # look for rows written by another process (mediabot poll) this often
+ACCESS_TTL_S = 2.0  # how long an access answer is reused: a burst asks once, a denial holds within it
+NO_ACCESS = "the chat lost access"  # last_error of a row skipped because its chat may no longer receive
 
 
 class TelegramRefused(Exception):
@@ -66,6 +75,14 @@ class Rejected(TelegramRefused):
 
 class Unavailable(TelegramRefused):
     """5xx or a network error: Telegram may take it later."""
+
+
+class Migrated(TelegramRefused):
+    """400 with `migrate_to_chat_id`: the group became a supergroup; the chat has a new id."""
+
+    def __init__(self, new_chat_id: int, description: str = "") -> None:
+        super().__init__(description or f"migrated to {new_chat_id}")
+        self.new_chat_id = new_chat_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +111,8 @@ class Renderer(Protocol):
 
 Write = Callable[..., Awaitable[Any]]  # runs fn(conn, *args) on the writer thread
 MatchFor = Callable[[int], "str | None"]  # subscription id → its FTS MATCH string (marks the snippet)
+AccessCheck = Callable[[sqlite3.Connection, int], bool]  # (writer conn, subscription id) → may its chat receive
+Migrate = Callable[[int, int], Awaitable[object]]  # (old chat id, new chat id): move everything of the chat
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +134,8 @@ class Delivery:
         *,
         admins: Callable[[], Sequence[int]] = tuple,
         match_for: MatchFor = lambda _sub: None,
+        may_receive: AccessCheck | None = None,
+        migrate: Migrate | None = None,
         wake: asyncio.Event | None = None,
         options: DeliveryOptions = DeliveryOptions(),
         wall: Callable[[], float] = time.time,
@@ -122,6 +143,8 @@ class Delivery:
         self.write, self.transport, self.renderer, self.pacer = write, transport, renderer, pacer
         self.admins = admins
         self.match_for = match_for
+        self.may_receive, self.migrate = may_receive, migrate
+        self._access: dict[int, tuple[float, bool]] = {}  # subscription id → (asked at, answer)
         self.wake = wake or asyncio.Event()
         self.options = options
         self.wall = wall
@@ -228,6 +251,8 @@ class Delivery:
             retry_at = await self._rejected(row, str(err))
         except Unavailable as err:
             retry_at = await self._unavailable(row, str(err))
+        except Migrated as err:
+            retry_at = await self._migrated(row, err)
         except Exception:  # a bug must not stop delivery; the row is retried later
             log.exception("internal error while delivering outbox row %d", row.id)
             retry_at = self.wall() + self.options.backoff_s[-1]
@@ -240,12 +265,27 @@ class Delivery:
             heapq.heappush(self._delayed, (retry_at, row.id, retried))
 
     async def _send_row(self, row: OutboxRow, ticket: Ticket) -> None:
-        if row.kind == ALERT:
-            await self._send_alert(row, ticket)
+        sub_id: int | None = await self.write(rows.row_subscription, row.id)
+        if sub_id is not None and not await self._chat_may_receive(sub_id):
+            await self.write(rows.mark_failed, row.id, NO_ACCESS, status=SKIPPED)
+        elif row.kind == ALERT:
+            await self._send_alert(row, ticket, sub_id)
         elif row.kind == EDIT:
-            await self._send_edit(row, ticket)
+            await self._send_edit(row, ticket, sub_id)
         else:
             await self._send_parts(row, ticket)
+
+    async def _chat_may_receive(self, subscription_id: int) -> bool:
+        if self.may_receive is None:
+            return True
+        now = self.pacer.clock()
+        asked = self._access.get(subscription_id)
+        if asked is None or now - asked[0] > ACCESS_TTL_S:
+            if len(self._access) > 50_000:  # bounded: old answers are stale anyway
+                self._access.clear()
+            asked = (now, await self.write(self.may_receive, subscription_id))
+            self._access[subscription_id] = asked
+        return asked[1]
 
     async def _answered(self, ticket: Ticket, call: Awaitable[T]) -> T:
         """Await a Telegram call; its answer time feeds the pacer's window (it arrived by then)."""
@@ -254,8 +294,8 @@ class Delivery:
         finally:
             ticket.answer(self.pacer.clock())
 
-    async def _send_alert(self, row: OutboxRow, ticket: Ticket) -> None:
-        view = await self._view(row, row.id)
+    async def _send_alert(self, row: OutboxRow, ticket: Ticket, sub_id: int | None) -> None:
+        view = await self._view(row, row.id, sub_id)
         if view is None:
             return
         if not view.live:  # muted or deleted after the match: not wanted any more
@@ -265,9 +305,9 @@ class Delivery:
         message_id = await self._answered(ticket, self.transport.send(row.chat_id, row.thread_id, rendered))
         await self.write(rows.mark_sent, row.id, self.wall(), message_id=message_id, also=len(view.also))
 
-    async def _send_edit(self, row: OutboxRow, ticket: Ticket) -> None:
+    async def _send_edit(self, row: OutboxRow, ticket: Ticket, sub_id: int | None) -> None:
         alert_id = await self.write(rows.edit_target, row.id)
-        view = await self._view(row, alert_id)
+        view = await self._view(row, alert_id, sub_id)
         if view is None:
             return
         if view.message_id is None:
@@ -281,8 +321,7 @@ class Delivery:
                 raise
         await self.write(rows.mark_sent, row.id, self.wall(), also=len(view.also))
 
-    async def _view(self, row: OutboxRow, alert_id: int | None) -> AlertView | None:
-        sub_id = await self.write(rows.subscription_of, alert_id) if alert_id else None
+    async def _view(self, row: OutboxRow, alert_id: int | None, sub_id: int | None) -> AlertView | None:
         match = self.match_for(sub_id) if sub_id is not None else None
         view = await self.write(rows.alert_view, alert_id, match) if alert_id else None
         if view is None:
@@ -301,9 +340,7 @@ class Delivery:
 
     async def _blocked(self, row: OutboxRow, error: str) -> None:
         paused = await self.write(rows.block_chat, row.chat_id, error, self.wall())
-        self.queue.drop_chat(row.chat_id)
-        self._delayed = [entry for entry in self._delayed if entry[2].chat_id != row.chat_id]
-        heapq.heapify(self._delayed)
+        self._drop_chat(row.chat_id)
         log.warning("chat %d blocked the bot (%s): %d subscriptions paused", row.chat_id, error, paused)
         notice = self.renderer.blocked_notice(row.chat_id, paused)
         for admin in self.admins():
@@ -311,6 +348,33 @@ class Delivery:
                 key = f"blocked:{row.chat_id}:{row.id}:{admin}"
                 await self.write(rows.enqueue_notice, admin, notice, key)
         self.wake.set()
+
+    def _drop_chat(self, chat_id: int) -> list[OutboxRow]:
+        """Forget every row of a chat queued or waiting for a retry; returns them."""
+        dropped = self.queue.drop_chat(chat_id)
+        dropped += [entry[2] for entry in self._delayed if entry[2].chat_id == chat_id]
+        self._delayed = [entry for entry in self._delayed if entry[2].chat_id != chat_id]
+        heapq.heapify(self._delayed)
+        return dropped
+
+    async def _migrated(self, row: OutboxRow, err: Migrated) -> float | None:
+        """The group became a supergroup: everything of the chat moves to the new id, then this row is sent
+        there at once and the chat's other rows follow in their order (those that moved: a row the
+        new chat has already is skipped by the move)."""
+        new_id = err.new_chat_id
+        if self.migrate is None or new_id == row.chat_id:
+            return await self._rejected(row, str(err))
+        log.warning("chat %d became supergroup %d: its subscriptions and alerts move there", row.chat_id, new_id)
+        await self.migrate(row.chat_id, new_id)
+        waiting = [row, *self._drop_chat(row.chat_id)]
+        pending: set[int] = await self.write(rows.pending_in_chat, new_id)
+        now, wall = self.pacer.clock(), self.wall()
+        for moved in (replace(r, chat_id=new_id) for r in waiting if r.id in pending):
+            if moved.id != row.id and moved.next_attempt_ts > wall:
+                heapq.heappush(self._delayed, (moved.next_attempt_ts, moved.id, moved))
+            else:
+                self.queue.add(moved, now)
+        return None
 
     async def _rejected(self, row: OutboxRow, error: str) -> float | None:
         log.warning("Telegram refused outbox row %d for chat %d: %s", row.id, row.chat_id, error)

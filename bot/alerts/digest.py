@@ -99,7 +99,9 @@ def _send_one(conn: sqlite3.Connection, config: Config, row: SubscriptionRow, da
         if items and may_receive(conn, config, row):
             parts = _fit(row, items, left_out, day, render)
             key = f"{DIGEST}:{row.id}:{day.isoformat()}"
-            enqueued = int(enqueue_message(conn, row.chat_id, row.thread_id, DIGEST, parts, key))
+            enqueued = int(
+                enqueue_message(conn, row.chat_id, row.thread_id, DIGEST, parts, key, subscription_id=row.id)
+            )
         conn.execute("DELETE FROM digest_items WHERE subscription_id = ?", (row.id,))
         conn.execute("UPDATE subscriptions SET last_digest_date = ? WHERE id = ?", (day.isoformat(), row.id))
     return enqueued

@@ -9,8 +9,9 @@ the articles), so a crash keeps the article and its alerts or neither. Kinds:
     <other>  a prepared message (digest, notice, …): HTML parts, exactly once per dedup_key
 
 States: pending → sent; pending → failed (given up: 400 three times, or the chat blocked the
-bot; `last_error` says why); pending → skipped (its subscription was muted or deleted first). Delivery
-(bot.alerts.delivery) reads and marks rows; nothing else changes them.
+bot; `last_error` says why); pending → skipped (its subscription was muted or deleted, or its chat
+lost access, before it went out). Delivery (bot.alerts.delivery) reads and marks rows; nothing
+else changes them.
 """
 
 from __future__ import annotations
@@ -136,12 +137,14 @@ def enqueue_message(
     dedup_key: str | None,
     *,
     now: float | None = None,
+    subscription_id: int | None = None,
 ) -> bool:
     """Queue a prepared message (HTML parts, each ≤ 4,096 characters); False if dedup_key was queued before.
 
     Exactly once per dedup_key: digests (`digest:<sub>:<date>`), notices, warnings. ValueError
     for a kind reserved to alerts, no parts, too many or too long parts. A chat blocked by a
-    403 gets nothing (False).
+    403 gets nothing (False). `subscription_id` (a digest's): delivery checks, just before
+    sending, that the subscription's chat may still receive.
     """
     if kind in (ALERT, EDIT) or not kind:
         raise ValueError(f"kind {kind!r} is reserved for alerts")
@@ -152,9 +155,9 @@ def enqueue_message(
     if _blocked_among(conn, {chat_id}):
         return False
     cursor = conn.execute(
-        """INSERT OR IGNORE INTO outbox (kind, chat_id, thread_id, dedup_key, parts, created_ts)
-           VALUES (?, ?, ?, ?, ?, ?)""",
-        (kind, chat_id, thread_id, dedup_key, json.dumps(list(parts), ensure_ascii=False), _now(now)),
+        """INSERT OR IGNORE INTO outbox (kind, chat_id, thread_id, dedup_key, parts, created_ts, subscription_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?)""",
+        (kind, chat_id, thread_id, dedup_key, json.dumps(list(parts), ensure_ascii=False), _now(now), subscription_id),
     )
     return bool(cursor.rowcount)
 
@@ -162,6 +165,29 @@ def enqueue_message(
 def unblock_chat(conn: sqlite3.Connection, chat_id: int) -> bool:
     """Deliver to this chat again (it subscribed or resumed after a 403); True if it was blocked."""
     return bool(conn.execute("DELETE FROM outbox_blocked_chats WHERE chat_id = ?", (chat_id,)).rowcount)
+
+
+def move_chat_rows(conn: sqlite3.Connection, old_id: int, new_id: int) -> int:
+    """The chat has a new id (a group became a supergroup): its pending rows and a 403 mark move there.
+
+    Call inside the transaction that moves its subscriptions. A row the new chat has already
+    (the same article or story, queued there meanwhile) cannot move: it is skipped, not sent
+    twice. Returns the rows moved.
+    """
+    moved = conn.execute(
+        "UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ? AND status = ?", (new_id, old_id, PENDING)
+    ).rowcount
+    conn.execute(
+        "UPDATE outbox SET status = ?, last_error = ? WHERE chat_id = ? AND status = ?",
+        (SKIPPED, f"queued in chat {new_id} already", old_id, PENDING),
+    )
+    conn.execute(
+        """INSERT OR IGNORE INTO outbox_blocked_chats (chat_id, reason, blocked_ts)
+           SELECT ?, reason, blocked_ts FROM outbox_blocked_chats WHERE chat_id = ?""",
+        (new_id, old_id),
+    )
+    conn.execute("DELETE FROM outbox_blocked_chats WHERE chat_id = ?", (old_id,))
+    return moved
 
 
 def _now(now: float | None) -> float:

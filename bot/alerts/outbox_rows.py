@@ -58,6 +58,12 @@ def pending_rows(conn: sqlite3.Connection, after_id: int = 0, limit: int = 5000)
     return [OutboxRow(*row) for row in cursor]
 
 
+def pending_in_chat(conn: sqlite3.Connection, chat_id: int) -> set[int]:
+    """The ids of a chat's pending rows."""
+    cursor = conn.execute("SELECT id FROM outbox WHERE status = ? AND chat_id = ?", (PENDING, chat_id))
+    return {row_id for (row_id,) in cursor}
+
+
 def message_parts(conn: sqlite3.Connection, row_id: int) -> tuple[list[str], int]:
     """A prepared message's HTML parts and how many of them were sent already."""
     parts, sent = conn.execute("SELECT parts, parts_sent FROM outbox WHERE id = ?", (row_id,)).fetchone()
@@ -212,9 +218,13 @@ def edit_target(conn: sqlite3.Connection, edit_id: int) -> int | None:
     return row[0] if row else None
 
 
-def subscription_of(conn: sqlite3.Connection, alert_id: int) -> int | None:
-    """The subscription an alert came from."""
-    row = conn.execute("SELECT subscription_id FROM outbox WHERE id = ?", (alert_id,)).fetchone()
+def row_subscription(conn: sqlite3.Connection, row_id: int) -> int | None:
+    """The subscription a row serves: an alert's or digest's own, an edit's alert's; None for a notice."""
+    row = conn.execute(
+        """SELECT coalesce(o.subscription_id, a.subscription_id) FROM outbox o
+           LEFT JOIN outbox a ON a.id = o.alert_id WHERE o.id = ?""",
+        (row_id,),
+    ).fetchone()
     return row[0] if row else None
 
 

@@ -15,6 +15,7 @@ that one subscription into the registry, so the next stored batch already sees i
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -32,6 +33,7 @@ from bot.services.archive import Answer, check_sources, resolve_outlet
 from bot.store import queries
 from bot.textnorm import fold_vietnamese, nfc
 
+log = logging.getLogger(__name__)
 RECENT = 3  # matches shown with a confirmation: what the chat will get
 MAX_LABEL = 200
 
@@ -207,6 +209,21 @@ class SubscriptionService:
             return store.get_subscription(conn, subscription_id) or before
 
         return await self.runtime.write(change)
+
+    async def chat_migrated(self, old_id: int, new_id: int) -> int:
+        """Telegram made a group a supergroup (said by its service message, or by a send's 400):
+        its subscriptions, pending alerts and 403 mark follow it to the new id. Returns how many
+        subscriptions moved (0 when done already)."""
+        runtime = self.runtime
+        moved = await runtime.write(runtime.subscriptions.move_chat, runtime.config, old_id, new_id)
+        runtime.notify_outbox()
+        if moved and old_id in runtime.config.access.chats and new_id not in runtime.config.access.chats:
+            log.warning("chat %d is now %d: put the new id into access.chats (it replaces the old one)", old_id, new_id)
+        return len(moved)
+
+    def may_receive(self, conn: sqlite3.Connection, subscription_id: int) -> bool:
+        """May the subscription's chat still get what is queued for it (delivery asks, on the writer)."""
+        return store.subscription_may_receive(conn, self.runtime.config, subscription_id)
 
     # -- reading
 

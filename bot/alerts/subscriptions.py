@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.alerts.outbox import REASON_BLOCKED, AlertMatch, enqueue_alerts, unblock_chat
+from bot.alerts.outbox import REASON_BLOCKED, AlertMatch, enqueue_alerts, move_chat_rows, unblock_chat
 from bot.config import Config, Organization
 from bot.errors import QueryError
 from bot.saved_queries.percolator import match_new_articles, percolator_for
@@ -186,6 +186,29 @@ def welcome_back(conn: sqlite3.Connection, chat_id: int) -> list[int]:
     return ids
 
 
+def move_chat(conn: sqlite3.Connection, old_id: int, new_id: int) -> list[int]:
+    """A group became a supergroup with a new id: its subscriptions, pending outbox rows and 403
+    mark move there, in one transaction. Returns the subscriptions moved (to recompile).
+
+    Idempotent (Telegram tells twice, and delivery may find out first). A moved subscription
+    the new chat already has (made there before the move was known) is deleted, not doubled.
+    """
+    with transaction(conn):
+        ids = [r[0] for r in conn.execute("SELECT id FROM subscriptions WHERE chat_id = ? AND active = 1", (old_id,))]
+        conn.execute(
+            """UPDATE subscriptions SET active = 0 WHERE chat_id = ? AND active = 1 AND EXISTS (
+                   SELECT 1 FROM subscriptions n WHERE n.chat_id = ? AND n.active = 1
+                   AND n.thread_id IS subscriptions.thread_id AND n.kind = subscriptions.kind
+                   AND n.target IS subscriptions.target AND n.query = subscriptions.query)""",
+            (old_id, new_id),
+        )
+        conn.execute(
+            "UPDATE subscriptions SET chat_id = ?, chat_type = 'supergroup' WHERE chat_id = ?", (new_id, old_id)
+        )
+        move_chat_rows(conn, old_id, new_id)
+    return ids
+
+
 # ---- compiling
 
 
@@ -269,6 +292,13 @@ class SubscriptionSet:
             self._compiled[subscription_id] = subscription
         self._publish()
 
+    def move_chat(self, conn: sqlite3.Connection, config: Config, old_id: int, new_id: int) -> list[int]:
+        """The chat has a new id: move everything of it (`move_chat`) and recompile what moved."""
+        moved = move_chat(conn, old_id, new_id)
+        for subscription_id in moved:
+            self.refresh(conn, config, subscription_id)
+        return moved
+
     def __len__(self) -> int:
         return len(self._compiled)
 
@@ -312,6 +342,17 @@ def may_receive(conn: sqlite3.Connection, config: Config, row: SubscriptionRow) 
     if is_trusted(config, row.chat_id, row.chat_type, row.created_by):
         return True
     return row.created_by is not None and bool(_approved(conn, {row.created_by}))
+
+
+def subscription_may_receive(conn: sqlite3.Connection, config: Config, subscription_id: int) -> bool:
+    """Delivery's last look before sending a row of this subscription: `may_receive`, now.
+
+    Access may have been withdrawn after the row was queued (a user denied, dropped from
+    `access` by /reload): the row must then never be sent. A deleted subscription is judged
+    by delivery itself (its alerts are skipped as not live), not here.
+    """
+    row = get_subscription(conn, subscription_id)
+    return row is None or may_receive(conn, config, row)
 
 
 def _approved(conn: sqlite3.Connection, user_ids: set[int]) -> set[int]:

@@ -136,7 +136,7 @@ class _Lifecycle:
         if self.poll_feeds and self.runtime.poller:
             self.poll_task = asyncio.create_task(self.runtime.poller.run(self.stop), name="feed-poller")
             self.poll_task.add_done_callback(_report_task_end)
-        self._start_delivery(application)
+        self._start_delivery(application, services.subscriptions)
         self.digest_task = asyncio.create_task(self._digests(), name="daily-digests")
         log.info("mediabot is running as @%s", application.bot.username)
         if self.config.access.mode == "private" and not self.config.access.admins:
@@ -152,7 +152,7 @@ class _Lifecycle:
         tz = self.config.organization.tz
         await run_digests(self.runtime, functools.partial(render_digest, tz=tz), self.stop, self.clock)
 
-    def _start_delivery(self, application: BotApplication) -> None:
+    def _start_delivery(self, application: BotApplication, subscriptions: SubscriptionService) -> None:
         """The outbox sender, woken by the runtime after each store transaction."""
         runtime = self.runtime
         assert runtime
@@ -164,6 +164,8 @@ class _Lifecycle:
             self.pacer,
             admins=lambda: runtime.config.access.admins,
             match_for=lambda sub_id: _match_of(runtime, sub_id),
+            may_receive=subscriptions.may_receive,
+            migrate=subscriptions.chat_migrated,
             wake=runtime.outbox_wake,
             options=DeliveryOptions(max_in_flight=self.config.alerts.max_in_flight),
         )

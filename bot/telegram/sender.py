@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from bot.alerts.delivery import Blocked, Rejected, Rendered, RetryLater, TelegramRefused, Unavailable
+from bot.alerts.delivery import Blocked, Migrated, Rejected, Rendered, RetryLater, TelegramRefused, Unavailable
 from bot.telegram.limiter import PACED
 
 
@@ -66,7 +66,9 @@ def _refusal(err: TelegramError) -> TelegramRefused:
         return RetryLater(after.total_seconds() if isinstance(after, timedelta) else float(after), str(err))
     if isinstance(err, Forbidden):
         return Blocked(str(err))
-    if isinstance(err, BadRequest | ChatMigrated):
+    if isinstance(err, ChatMigrated):
+        return Migrated(int(err.new_chat_id), str(err))
+    if isinstance(err, BadRequest):
         return Rejected(str(err))
     if isinstance(err, NetworkError):
         return Unavailable(str(err))

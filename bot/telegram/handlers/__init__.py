@@ -1,7 +1,8 @@
 """Every handler of the bot, registered in one place, plus the one error handler.
 
-Group -1 is the access gate (it stops updates that are not for us or not allowed);
-group 0 holds the commands, the buttons and the free-text question handler.
+Group -2 takes Telegram's "this group became a supergroup" service message (which the gate
+would drop: it is addressed to no one); group -1 is the access gate (it stops updates that are
+not for us or not allowed); group 0 holds the commands, the buttons and the free-text question handler.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
 from bot.telegram.context import SERVICES_KEY, BotContext
-from bot.telegram.handlers import access, admin, chat, reports, subscriptions
+from bot.telegram.handlers import access, admin, chat, migration, reports, subscriptions
 from bot.telegram.handlers.common import thread_of
 from bot.telegram.i18n import LANGUAGES, t, t_plain
 
@@ -46,6 +47,7 @@ COMMANDS = {
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach the gate, the commands, the buttons, the question handler and the error handler."""
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migration.chat_migrated), group=-2)
     application.add_handler(TypeHandler(Update, access.gate), group=-1)
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback))

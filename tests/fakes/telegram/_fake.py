@@ -15,6 +15,7 @@ from typing import Any
 
 from tests.fakes.telegram._flood import FloodControl, FloodLimits
 from tests.fakes.telegram._methods import CANONICAL, HANDLERS, MEMBER_STATUSES, get_my_commands
+from tests.fakes.telegram._migrate import migrate_group
 from tests.fakes.telegram._objects import (
     MESSAGE_METHODS,
     ApiError,
@@ -158,6 +159,16 @@ class FakeTelegram:
         with self.world.lock:
             chat = FakeChat(chat_id, type, title=title, username=username, is_forum=is_forum)
             return self.world.add_chat(chat)
+
+    def migrate_to_supergroup(
+        self, group: ChatRef, by: FakeUser, new_id: int | None = None, *, announce: bool = True
+    ) -> FakeChat:
+        """A member upgrades the basic group to a supergroup (new id, default -100 + the old digits);
+        the old id then answers 400 with `migrate_to_chat_id`. `announce`: the bot gets the service
+        messages (False: it missed them)."""
+        old_id = _chat_id(group)
+        with self.world.lock:
+            return migrate_group(self.world, old_id, new_id or int(f"-100{abs(old_id)}"), by, announce)
 
     def block(self, user: FakeUser, blocked: bool = True) -> None:
         """The user blocks (or unblocks) the bot: sends to them get 403."""

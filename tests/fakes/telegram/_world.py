@@ -62,6 +62,7 @@ class World:
         self.member_status: dict[tuple[int, int], str] = {}
         self.default_member_status = "member"
         self.blocked: set[int] = set()
+        self.migrated: dict[int, int] = {}  # a group that became a supergroup → the supergroup's id
         self.left: set[int] = set()
         self.calls: list[RecordedCall] = []
         self.updates = UpdateQueue()
@@ -99,6 +100,9 @@ class World:
                 found = None
         if found is None:
             raise bad_request("chat not found") if ref not in (None, "") else bad_request("chat_id is empty")
+        if found.id in self.migrated:  # Telegram answers every call to the old id so, with the new id
+            detail = "group chat was upgraded to a supergroup chat"
+            raise ApiError(400, f"Bad Request: {detail}", migrate_to_chat_id=self.migrated[found.id])
         return found
 
     def writable_chat(self, ref: Any) -> FakeChat:
