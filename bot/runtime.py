@@ -20,9 +20,10 @@ from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import Parser
 from bot.ingest.poller import Poller
 from bot.saved_queries.campaigns import compile_campaigns
+from bot.saved_queries.organization import OrganizationQuery, compile_organization, retag_organization
 from bot.saved_queries.registry import Registry
 from bot.saved_queries.retag import RetagReport, retag_changed
-from bot.saved_queries.saved_query import CAMPAIGN, SavedQuery
+from bot.saved_queries.saved_query import CAMPAIGN, ORGANIZATION, SavedQuery
 from bot.search.abbreviations import abbreviations_for
 from bot.search.engine import SearchEngine
 from bot.search.facets import SourceMap
@@ -62,11 +63,13 @@ class Runtime:
         ConfigError (a campaign query that means nothing) before anything is opened.
         """
         campaigns = compile_campaigns(self.config)
+        organization = compile_organization(self.config)
         self._loop = asyncio.get_running_loop()
         db = open_db(self.db_path)
         self.writer = Writer(db.conn)
         await self.writer.run(sync_sources, self.config)
         retagged = await self.writer.run(self._adopt_campaigns, campaigns)
+        await self.writer.run(self._adopt_organization, organization)
         await self.writer.run(self.subscriptions.load, self.config)
         self.fetcher = Fetcher(self.config.polling)
         self.parser = Parser(self._parser_workers)
@@ -101,6 +104,13 @@ class Runtime:
             log.info("campaigns: %s", report.summary())
         return report
 
+    def _adopt_organization(self, conn: sqlite3.Connection, queries: tuple[OrganizationQuery, ...]) -> None:
+        """Department news and warnings: rebuilt when the names or terms changed, then matched as stored."""
+        stored = retag_organization(conn, queries)
+        self.registry.replace(ORGANIZATION, queries)
+        if stored is not None:
+            log.info("department news: %d articles name the organization", stored)
+
     async def reload(self, config: Config) -> RetagReport:
         """Adopt a new configuration: sync sources, campaigns (re-tagging changed ones), fetch limits.
 
@@ -108,10 +118,12 @@ class Runtime:
         """
         assert self.writer and self.poller and self.fetcher
         campaigns = compile_campaigns(config)
+        organization = compile_organization(config)
         previous = self.config
         self.config = config
         await self.writer.run(sync_sources, config)
         retagged = await self.writer.run(self._adopt_campaigns, campaigns)
+        await self.writer.run(self._adopt_organization, organization)
         # Campaign queries, the organization's names and access may have changed: recompile all.
         await self.writer.run(self.subscriptions.load, config)
         if config.polling != previous.polling:

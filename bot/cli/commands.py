@@ -18,6 +18,7 @@ from bot.errors import DatabaseUnavailable
 from bot.ingest.poller import PollReport
 from bot.runtime import Runtime
 from bot.saved_queries.campaigns import compile_campaigns
+from bot.saved_queries.organization import compile_organization
 from bot.search.abbreviations import abbreviations_for
 from bot.search.engine import SearchEngine
 from bot.search.types import MARK_END, MARK_START, SearchHit
@@ -32,6 +33,7 @@ log = logging.getLogger("mediabot")
 
 def check_config(config: Config) -> int:
     compile_campaigns(config)  # the validation start and /reload run (ConfigError → exit 2)
+    compile_organization(config)
     print(
         f"{config.path}: ok — {len(config.sources)} sources "
         f"({sum(len(s.urls) for s in config.sources)} feeds), {len(config.campaigns)} campaigns, "

@@ -10,12 +10,15 @@ one recorder, a function `(conn, saved_queries, new_ids) -> None` in `_RECORDERS
     campaign      → campaign_articles rows   (campaigns.record_campaign_matches)
     subscription  → outbox rows (instant) and digest items (daily)
                                              (bot.alerts.subscriptions.record_subscription_matches)
+    organization  → organization_articles rows (department news, warnings), warnings → admins' outbox
+                                             (organization.record_organization_matches)
 
 A recorder finds its matches with `percolator.match_new_articles(conn, percolator_for(conn,
 saved_queries), new_ids)`: one percolator per set of saved queries, built when the set is
 first seen, so 10,000 subscriptions cost one pass over the new articles, not 10,000 FTS
 queries. Kinds are recorded in the order of `_RECORDERS` (campaigns first), so a
-subscription to a campaign sees the campaign's rows of the same batch.
+subscription to a campaign sees the campaign's rows of the same batch; the organization's
+last, so an admin who follows the news keeps that subscription's alert (and its buttons).
 """
 
 from __future__ import annotations
@@ -26,12 +29,17 @@ from types import MappingProxyType
 
 from bot.alerts.subscriptions import record_subscription_matches
 from bot.saved_queries.campaigns import record_campaign_matches
-from bot.saved_queries.saved_query import CAMPAIGN, SUBSCRIPTION, SavedQuery
+from bot.saved_queries.organization import record_organization_matches
+from bot.saved_queries.saved_query import CAMPAIGN, ORGANIZATION, SUBSCRIPTION, SavedQuery
 
 Recorder = Callable[[sqlite3.Connection, Sequence[SavedQuery], Sequence[int]], None]
 
 _RECORDERS: MappingProxyType[str, Recorder] = MappingProxyType(
-    {CAMPAIGN: record_campaign_matches, SUBSCRIPTION: record_subscription_matches}
+    {
+        CAMPAIGN: record_campaign_matches,
+        SUBSCRIPTION: record_subscription_matches,
+        ORGANIZATION: record_organization_matches,
+    }
 )
 
 

@@ -18,7 +18,8 @@ from bot.search.plan import SearchPlan, plan_query
 from bot.search.query import parse_query
 
 CAMPAIGN = "campaign"
-SUBSCRIPTION = "subscription"  # next issue
+SUBSCRIPTION = "subscription"
+ORGANIZATION = "organization"  # department news and warnings (bot.saved_queries.organization)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from bot.config import Config
 from bot.logsetup import RedactSecrets, ensure_redacted, secrets_of
 from bot.runtime import Runtime
 from bot.saved_queries.campaigns import compile_campaigns
+from bot.saved_queries.organization import compile_organization
 from bot.saved_queries.saved_query import SUBSCRIPTION
 from bot.services.access import AccessService
 from bot.services.admin import AdminService
@@ -270,6 +271,7 @@ def run_bot(settings: Settings, config: Config) -> int:
         )
         return 2
     compile_campaigns(config)  # ConfigError (exit 2) as in check-config, before Telegram is contacted
+    compile_organization(config)
     application = build_application(settings, config, owns_loop=True)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # run_polling below picks this loop up

@@ -283,6 +283,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "digest.outlet": "<i>{name}</i> ({n})",
     "digest.more": "… and {n} more {n:article|articles}",
     # --- alerts (bot.telegram.alerts) ---
+    "alert.warning": "⚠ <b>Warning</b>: an article about the organization says «{term}»",
     "alert.subscription": "🔔 Subscription: {label}",
     "alert.also": "Also in: {outlets}",
     "alert.mute": "🔕 Mute this subscription",

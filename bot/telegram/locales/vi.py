@@ -282,6 +282,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "digest.outlet": "<i>{name}</i> ({n})",
     "digest.more": "… và {n} bài khác",
     # --- alerts (bot.telegram.alerts) ---
+    "alert.warning": "⚠ <b>Cảnh báo</b>: bài viết về cơ quan có «{term}»",
     "alert.subscription": "🔔 Theo dõi: {label}",
     "alert.also": "Cũng đăng trên: {outlets}",
     "alert.mute": "🔕 Tắt theo dõi này",
