@@ -119,7 +119,7 @@ def press_review(conn: sqlite3.Connection, config: Config, day: date) -> PressRe
             placed.setdefault(match.id, campaign.id)
     for article in org:
         placed.setdefault(article.id, NEWS)
-    items = _items(conn, list(placed), terms, tz)
+    items = press_review_items(conn, list(placed), terms, tz)
     lang = config.organization.language
     names = {WARNINGS: label("review_warnings", lang), NEWS: label("review_news", lang)}
     names.update({c.id: label("review_campaign", lang, name=c.name) for c in config.campaigns})
@@ -132,9 +132,10 @@ def press_review(conn: sqlite3.Connection, config: Config, day: date) -> PressRe
     return PressReview(config.organization.name, day, tuple(sections))
 
 
-def _items(
+def press_review_items(
     conn: sqlite3.Connection, ids: Sequence[int], terms: dict[int, str | None], tz: ZoneInfo
 ) -> dict[int, ReviewItem]:
+    """The articles `ids` as the review lists them (`terms`: their warning terms)."""
     found: dict[int, ReviewItem] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
