@@ -14,6 +14,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from bot.alerts.department_news import (
+    OrganizationQuery,
+    compile_organization,
+    record_organization_matches,
+    retag_organization,
+)
 from bot.alerts.subscriptions import SubscriptionSet, record_subscription_matches
 from bot.config import Config
 from bot.ingest.fetch import Fetcher
@@ -22,7 +28,7 @@ from bot.ingest.poller import Poller
 from bot.saved_queries.campaigns import compile_campaigns, record_campaign_matches
 from bot.saved_queries.registry import Registry
 from bot.saved_queries.retag import RetagReport, retag_changed
-from bot.saved_queries.saved_query import CAMPAIGN, SUBSCRIPTION, SavedQuery
+from bot.saved_queries.saved_query import CAMPAIGN, ORGANIZATION, SUBSCRIPTION, SavedQuery
 from bot.search.abbreviations import abbreviations_for
 from bot.search.engine import SearchEngine
 from bot.search.facets import SourceMap
@@ -51,8 +57,15 @@ class Runtime:
         self.poller: Poller | None = None
         self.source_map = SourceMap()  # shared by every reader thread's engine
         # The active saved queries, read by the after-insert hook: campaigns first, so a
-        # subscription to a campaign sees the campaign's rows of the same batch.
-        self.registry = Registry({CAMPAIGN: record_campaign_matches, SUBSCRIPTION: record_subscription_matches})
+        # subscription to a campaign sees the campaign's rows of the same batch; the
+        # organization's last, so an admin who follows the news keeps that alert (and its buttons).
+        self.registry = Registry(
+            {
+                CAMPAIGN: record_campaign_matches,
+                SUBSCRIPTION: record_subscription_matches,
+                ORGANIZATION: record_organization_matches,
+            }
+        )
         self.subscriptions = SubscriptionSet(self.registry)  # compiled live subscriptions (writer thread)
         # Set after a store transaction (and by anyone who enqueues): the sender reads the outbox.
         self.outbox_wake = asyncio.Event()
@@ -64,11 +77,13 @@ class Runtime:
         ConfigError (a campaign query that means nothing) before anything is opened.
         """
         campaigns = compile_campaigns(self.config)
+        organization = compile_organization(self.config)
         self._loop = asyncio.get_running_loop()
         db = open_db(self.db_path)
         self.writer = Writer(db.conn)
         await self.writer.run(sync_sources, self.config)
         retagged = await self.writer.run(self._adopt_campaigns, campaigns)
+        await self.writer.run(self._adopt_organization, organization)
         await self.writer.run(self.subscriptions.load, self.config)
         self.fetcher = Fetcher(self.config.polling)
         self.parser = Parser(self._parser_workers)
@@ -103,6 +118,13 @@ class Runtime:
             log.info("campaigns: %s", report.summary())
         return report
 
+    def _adopt_organization(self, conn: sqlite3.Connection, queries: tuple[OrganizationQuery, ...]) -> None:
+        """Department news and warnings: rebuilt when the names or terms changed, then matched as stored."""
+        stored = retag_organization(conn, queries)
+        self.registry.replace(ORGANIZATION, queries)
+        if stored is not None:
+            log.info("department news: %d articles name the organization", stored)
+
     async def reload(self, config: Config) -> RetagReport:
         """Adopt a new configuration: sync sources, campaigns (re-tagging changed ones), fetch limits.
 
@@ -110,10 +132,12 @@ class Runtime:
         """
         assert self.writer and self.poller and self.fetcher
         campaigns = compile_campaigns(config)
+        organization = compile_organization(config)
         previous = self.config
         self.config = config
         await self.writer.run(sync_sources, config)
         retagged = await self.writer.run(self._adopt_campaigns, campaigns)
+        await self.writer.run(self._adopt_organization, organization)
         # Campaign queries, the organization's names and access may have changed: recompile all.
         await self.writer.run(self.subscriptions.load, config)
         if config.polling != previous.polling:

@@ -91,7 +91,7 @@ def generate(seed: int = 8, stories: int = 260) -> list[Generated]:
     return sorted(out, key=lambda g: (g.published, g.url))
 
 
-def build(config: Config, db: Path, rows: list[Generated]) -> None:
+def build(config: Config, db: Path, rows: list[Generated], *, summaries: dict[str, str] | None = None) -> None:
     """Store the rows through the real store path with the campaign hook, in publication order."""
 
     async def store() -> None:
@@ -99,7 +99,15 @@ def build(config: Config, db: Path, rows: list[Generated]) -> None:
         await runtime.start()
         try:
             articles = [
-                Article(g.source, g.url, g.url, g.title, "", g.published, g.published + timedelta(minutes=5))
+                Article(
+                    g.source,
+                    g.url,
+                    g.url,
+                    g.title,
+                    (summaries or {}).get(g.title, ""),
+                    g.published,
+                    g.published + timedelta(minutes=5),
+                )
                 for g in rows
             ]
             for start in range(0, len(articles), 50):

@@ -10,6 +10,10 @@ a restart (the task catches up on start), a crash between two steps (nothing was
 committed), or a clock set back (the date recorded is not passed again). Nothing is
 sent when there is nothing to say, but the day still counts as done, so a match recorded
 after 07:30 waits for tomorrow's digest instead of leaking out at the next wake.
+
+The same task runs the other scheduled messages (`ScheduledJob`: the press review, the
+weekly digest, spikes; bot.alerts.scheduled): each enqueues what is due under a dedup key
+naming its chat and local date, so it too is sent once whatever the restarts and clocks.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.alerts.outbox import MAX_PARTS, enqueue_message
@@ -50,6 +55,27 @@ class DigestItem:
 
 # (subscription, its items grouped by outlet in order, items left out, local date) → message parts
 DigestRenderer = Callable[[SubscriptionRow, Sequence[DigestItem], int, date], list[str]]
+
+
+class ScheduledJob(Protocol):
+    """Another message the digest task sends when due (its own dedup keys make it once only)."""
+
+    def send_due(self, conn: sqlite3.Connection, config: Config, now: datetime) -> int:
+        """On the writer: enqueue what is due at `now` (local); how many messages were enqueued."""
+        ...
+
+    def seconds_until_next(self, config: Config, now: datetime) -> float:
+        """How long the task may sleep before this job may be due again."""
+        ...
+
+
+def seconds_until(clock: str, now: datetime) -> float:
+    """Seconds from `now` to the next local HH:MM (0 within that minute), at most MAX_SLEEP_S."""
+    hour, minute = map(int, clock.split(":"))
+    moment = datetime.combine(now.date(), time(hour, minute), tzinfo=now.tzinfo)
+    if moment < now.replace(second=0, microsecond=0):
+        moment += timedelta(days=1)
+    return min(MAX_SLEEP_S, max(0.0, (moment - now).total_seconds()))
 
 
 def is_due(row: SubscriptionRow, now: datetime) -> bool:
@@ -140,7 +166,11 @@ def digest_items(conn: sqlite3.Connection, subscription_id: int, tz: ZoneInfo) -
 
 
 async def run_digests(
-    runtime: Runtime, render: DigestRenderer, stop: asyncio.Event, clock: Callable[[], datetime] | None = None
+    runtime: Runtime,
+    render: DigestRenderer,
+    stop: asyncio.Event,
+    clock: Callable[[], datetime] | None = None,
+    jobs: Sequence[ScheduledJob] = (),
 ) -> None:
     """The digest task of `mediabot run`: send what is due (missed ones first), sleep until the next, repeat."""
     now_of = clock or (lambda: datetime.now(runtime.config.organization.tz))
@@ -148,11 +178,14 @@ async def run_digests(
         now = now_of()
         try:
             count = await runtime.write(send_due_digests, runtime.config, now, render)
+            for job in jobs:
+                count += await runtime.write(job.send_due, runtime.config, now)
             if count:
-                log.info("enqueued %d daily digest(s)", count)
+                log.info("enqueued %d scheduled message(s)", count)
                 runtime.outbox_wake.set()  # the sender sleeps until something is enqueued
             rows = await runtime.read(lambda rt: live_subscriptions(rt.reader()))
-            delay = seconds_until_next(rows, now_of())
+            now = now_of()
+            delay = min([seconds_until_next(rows, now), *(job.seconds_until_next(runtime.config, now) for job in jobs)])
         except sqlite3.Error as err:  # a busy or failing database: try again later, never die
             log.warning("daily digests: %s", err)
             delay = MAX_SLEEP_S

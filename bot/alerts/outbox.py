@@ -32,9 +32,9 @@ REASON_BLOCKED = "blocked"  # 403: the bot was blocked or removed
 
 @dataclass(frozen=True, slots=True)
 class AlertMatch:
-    """One subscription matched one newly stored article."""
+    """One subscription matched one newly stored article (None: a warning pushed to an admin)."""
 
-    subscription_id: int
+    subscription_id: int | None
     chat_id: int
     thread_id: int | None  # forum topic, None for none
     article_id: int
@@ -54,7 +54,7 @@ def enqueue_alerts(conn: sqlite3.Connection, matches: Sequence[AlertMatch], *, n
     blocked = _blocked_among(conn, {m.chat_id for m in matches})
     added = 0
     # Oldest article first: the story's first outlet is the alert, later ones are "also in".
-    for match in sorted(matches, key=lambda m: (m.article_id, m.subscription_id)):
+    for match in sorted(matches, key=lambda m: (m.article_id, m.subscription_id or 0)):
         if match.chat_id in blocked or match.article_id not in info:
             continue
         story_id, source_id = info[match.article_id]

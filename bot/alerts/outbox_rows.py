@@ -33,7 +33,7 @@ class AlertView:
     """Everything an alert is rendered from, read at send time."""
 
     row_id: int
-    subscription_id: int
+    subscription_id: int | None  # None: a warning pushed to an admin (no subscription to mute)
     subscription_label: str
     article_id: int
     title: str
@@ -46,6 +46,7 @@ class AlertView:
     message_id: int | None  # the sent message (edits)
     live: bool  # its subscription still exists, active and not paused (muted)
     language: str | None  # the subscription's, else the chat's stored choice (None: the organization's)
+    warning_term: str | None = None  # the article names the organization with this warning term
 
 
 def pending_rows(conn: sqlite3.Connection, after_id: int = 0, limit: int = 5000) -> list[OutboxRow]:
@@ -154,12 +155,12 @@ def alert_view(conn: sqlite3.Connection, alert_id: int, match: str | None = None
     """
     sub_columns = {row[1] for row in conn.execute("PRAGMA table_info(subscriptions)")}
     label = "coalesce(nullif(s.label, ''), s.query)" if "label" in sub_columns else "s.query"
-    live = "s.active = 1" + (" AND s.paused = 0" if "paused" in sub_columns else "")
+    live = "o.subscription_id IS NULL OR (s.active = 1" + (" AND s.paused = 0)" if "paused" in sub_columns else ")")
     language = "coalesce(s.language, p.language)" if "language" in sub_columns else "p.language"
     row = conn.execute(
         f"""SELECT o.subscription_id, coalesce({label}, ''), a.id, a.title, a.url, a.summary,
                    coalesce(src.name, a.source_id), a.published_ts, a.undated, o.message_id,
-                   coalesce({live}, 0), {language}
+                   coalesce({live}, 0), {language}, {_warning_column(conn)}
             FROM outbox o JOIN articles a ON a.id = o.article_id
             LEFT JOIN subscriptions s ON s.id = o.subscription_id LEFT JOIN sources src ON src.id = a.source_id
             LEFT JOIN user_prefs p ON p.user_id = o.chat_id
@@ -168,7 +169,8 @@ def alert_view(conn: sqlite3.Connection, alert_id: int, match: str | None = None
     ).fetchone()
     if row is None:
         return None
-    sub_id, label_text, article_id, title, url, summary, source, published_ts, undated, message_id, is_live, lang = row
+    sub_id, label_text, article_id, title, url, summary, source, published_ts, undated, message_id, is_live = row[:11]
+    lang, term = row[11:]
     return AlertView(
         row_id=alert_id,
         subscription_id=sub_id,
@@ -184,7 +186,14 @@ def alert_view(conn: sqlite3.Connection, alert_id: int, match: str | None = None
         message_id=message_id,
         live=bool(is_live),
         language=lang,
+        warning_term=term,
     )
+
+
+def _warning_column(conn: sqlite3.Connection) -> str:
+    """The article's warning term (bot.alerts.department_news), if the table exists yet."""
+    has = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'organization_articles'").fetchone()
+    return "(SELECT warning_term FROM organization_articles WHERE article_id = a.id)" if has else "NULL"
 
 
 def _also_names(conn: sqlite3.Connection, alert_id: int) -> tuple[str, ...]:

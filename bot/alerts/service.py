@@ -6,6 +6,7 @@ The grammar of `/subscribe` (read by `read_command`, documented in README and /h
     [daily HH:MM] campaign ID|NAME    a campaign of feeds.yaml
     [daily HH:MM] source ID|NAME      one outlet, as /latest resolves it
     [daily HH:MM] news                what the press writes about the organization
+    diembao                           the daily press review at alerts.press_review_time
 
 `daily HH:MM` (local time, the organization's timezone) makes it a digest; without it every
 match is an instant alert. A word that would be read as a keyword is followed as a query
@@ -22,7 +23,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.alerts import subscriptions as store
-from bot.alerts.subscriptions import CAMPAIGN, DAILY, INSTANT, NEWS, QUERY, SOURCE, USER_PAUSED, SubscriptionRow
+from bot.alerts.subscriptions import (
+    CAMPAIGN,
+    DAILY,
+    DIEMBAO,
+    INSTANT,
+    NEWS,
+    QUERY,
+    SOURCE,
+    USER_PAUSED,
+    SubscriptionRow,
+)
 from bot.config import parse_clock
 from bot.errors import MediabotError, QueryError
 from bot.runtime import Runtime
@@ -91,6 +102,8 @@ class SubscriptionService:
         """`/subscribe`'s text → Spec; SubscriptionError, QueryError or UnknownOutlet (as /search, /latest)."""
         mode, digest_time, rest = _read_schedule(nfc(text or "").strip())
         spec = await self.runtime.read(lambda rt: self._what(rt, rest))
+        if spec.kind == DIEMBAO:  # it has its own time (alerts.press_review_time)
+            return spec if mode == INSTANT else replace(spec, mode=INSTANT)
         return replace(spec, mode=mode, digest_time=digest_time)
 
     def _what(self, rt: Runtime, text: str) -> Spec:
@@ -98,6 +111,8 @@ class SubscriptionService:
         keyword, value = keyword.lower(), value.strip()
         if keyword == NEWS and not value:
             return Spec(NEWS, None, "", rt.config.organization.name)
+        if _fold(text) in (DIEMBAO, "diem bao"):
+            return Spec(DIEMBAO, None, "", rt.config.organization.name)
         if keyword == SOURCE and value:
             outlets = queries.outlets(rt.reader())
             source_id = resolve_outlet(outlets, value)
@@ -182,8 +197,8 @@ class SubscriptionService:
     async def switch_mode(self, subscription_id: int) -> SubscriptionRow | None:
         """Instant ↔ daily (at its own time, else `alerts.digest_time`); None when it no longer exists."""
         row = await self.get(subscription_id)
-        if row is None:
-            return None
+        if row is None or row.kind == DIEMBAO:
+            return None if row is None else row  # the press review has one time for all
         if row.mode == DAILY:
             return await self._change(subscription_id, mode=INSTANT)
         digest_time = row.digest_time or self.runtime.config.alerts.digest_time

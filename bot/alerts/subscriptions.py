@@ -6,6 +6,8 @@ A row of `subscriptions` follows one of four things (its `kind`):
     campaign  a campaign of feeds.yaml, optionally with more words (target = campaign id)
     source    one outlet                                           (target = source id)
     news      what the press writes about the organization (its name and aliases)
+    diembao   the daily press review at alerts.press_review_time (bot.alerts.scheduled; not a
+              saved query: nothing is matched for it)
 
 Each active, unpaused row is compiled into a `Subscription` (a SavedQuery of kind SUBSCRIPTION
 plus where its matches go) and kept in the registry by `SubscriptionSet`; the recorder below
@@ -34,8 +36,8 @@ if TYPE_CHECKING:  # the registry imports this module's recorder
     from bot.saved_queries.registry import Registry
 
 log = logging.getLogger(__name__)
-QUERY, CAMPAIGN, SOURCE, NEWS = "query", "campaign", "source", "news"
-KINDS = (QUERY, CAMPAIGN, SOURCE, NEWS)
+QUERY, CAMPAIGN, SOURCE, NEWS, DIEMBAO = "query", "campaign", "source", "news", "diembao"
+KINDS = (QUERY, CAMPAIGN, SOURCE, NEWS, DIEMBAO)
 INSTANT, DAILY = "instant", "daily"
 USER_PAUSED = "user"  # paused_reason of /subscriptions' pause and the alert's mute; delivery sets 'blocked'
 _NAMES = str.maketrans({c: " " for c in '"“”„‟«»'})
@@ -303,6 +305,8 @@ class SubscriptionSet:
         return len(self._compiled)
 
     def _compile(self, row: SubscriptionRow, config: Config) -> Subscription | None:
+        if row.kind == DIEMBAO:
+            return None  # a scheduled message, not a saved query
         try:
             return compile_subscription(row, config)
         except QueryError as err:  # e.g. its campaign was removed from feeds.yaml: it waits, unmatched

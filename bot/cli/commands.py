@@ -11,6 +11,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.alerts.department_news import compile_organization
 from bot.cli.opml import SkippedOutline, read_opml, write_opml
 from bot.cli.progress import ProgressReporter
 from bot.config import Config
@@ -32,6 +33,7 @@ log = logging.getLogger("mediabot")
 
 def check_config(config: Config) -> int:
     compile_campaigns(config)  # the validation start and /reload run (ConfigError → exit 2)
+    compile_organization(config)
     print(
         f"{config.path}: ok — {len(config.sources)} sources "
         f"({sum(len(s.urls) for s in config.sources)} feeds), {len(config.campaigns)} campaigns, "

@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--period", default="", help=_PERIOD_HELP)
     export.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="xlsx (default) or csv")
     export.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
+    review = sub.add_parser("press-review", help="a day's press review (điểm báo): Markdown or a Word document")
+    review.add_argument("--date", default="", help="the local day (default yesterday): 2026-09-14, 14/9/2026, hôm qua")
+    review.add_argument("--format", choices=("md", "docx"), default="md", help="md (default) or docx")
+    review.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
     sub.add_parser("run", help="run the Telegram bot and the poller in one process")
     sub.add_parser("health", help="exit 0 when the database answers and feeds were checked recently")
     return parser
@@ -165,6 +169,10 @@ def _dispatch(args: argparse.Namespace, config: Config, settings: Settings) -> i
         if args.command == "report":
             return reports.report(config, args.db, args.campaign, args.period, as_json=args.json)
         return reports.export(config, args.db, args.campaign, args.period, fmt=args.format, output=args.output)
+    if args.command == "press-review":
+        from bot.cli.press_review import press_review_command
+
+        return press_review_command(config, args.db, args.date, fmt=args.format, output=args.output)
     if args.command == "health":
         return commands.health(config, args.db)
     if args.command == "run":

@@ -36,6 +36,13 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "by_outlet": "Số bài theo báo",
         "top_stories": "Sự kiện nổi bật",
         "new": "mới",
+        "review_title": "ĐIỂM BÁO",
+        "review_day": "Ngày {date}",
+        "review_total": "{n} bài, trong đó {warnings} bài cần lưu ý",
+        "review_warnings": "⚠ Cần lưu ý",
+        "review_news": "Tin về cơ quan",
+        "review_campaign": "Chiến dịch: {name}",
+        "review_term": "có «{term}»",
     },
     "en": {
         "articles_axis": "Articles",
@@ -64,6 +71,13 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "by_outlet": "Articles per outlet",
         "top_stories": "Top stories",
         "new": "new",
+        "review_title": "PRESS REVIEW",
+        "review_day": "{date}",
+        "review_total": "{n} articles, {warnings} of them warnings",
+        "review_warnings": "⚠ Warnings",
+        "review_news": "About the organization",
+        "review_campaign": "Campaign: {name}",
+        "review_term": "says «{term}»",
     },
 }
 

@@ -121,7 +121,7 @@ def campaign_report(
         by_source=by_source,
         by_day=by_day,
         daily_by_source={s: tuple(per_source[s]) for s in by_source},
-        top_stories=_top_stories(conn, rows),
+        top_stories=top_stories(conn, rows),
         share_of_voice=_share_of_voice(conn, campaign.id, len(rows), campaigns, period),
         source_names={s: names.get(s, s) for s in by_source},
         campaign_names={c.id: c.name for c in campaigns},
@@ -156,7 +156,7 @@ def _day_index(period: ReportPeriod) -> Callable[[int], int]:
     return index
 
 
-def _top_stories(conn: sqlite3.Connection, rows: Sequence[store.Match]) -> tuple[TopStory, ...]:
+def top_stories(conn: sqlite3.Connection, rows: Sequence[store.Match]) -> tuple[TopStory, ...]:
     """Stories with the most articles (then the most outlets, then the newest), each counted once."""
     stories: dict[int, list[store.Match]] = {}
     for row in sorted(rows, key=lambda r: (r.published_ts, r.id)):

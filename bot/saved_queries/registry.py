@@ -11,12 +11,15 @@ the process that builds it (bot.runtime: the registry never imports the packages
     campaign      → campaign_articles rows   (campaigns.record_campaign_matches)
     subscription  → outbox rows (instant) and digest items (daily)
                                              (bot.alerts.subscriptions.record_subscription_matches)
+    organization  → organization_articles rows (department news, warnings), warnings → admins' outbox
+                                             (bot.alerts.department_news.record_organization_matches)
 
 A recorder finds its matches with `percolator.match_new_articles(conn, percolator_for(conn,
 saved_queries), new_ids)`: one percolator per set of saved queries, built when the set is
 first seen, so 10,000 subscriptions cost one pass over the new articles, not 10,000 FTS
 queries. Kinds are recorded in the order the recorders are given (campaigns first), so a
-subscription to a campaign sees the campaign's rows of the same batch.
+subscription to a campaign sees the campaign's rows of the same batch; the organization's
+last, so an admin who follows the news keeps that subscription's alert (and its buttons).
 """
 
 from __future__ import annotations

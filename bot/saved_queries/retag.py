@@ -61,9 +61,14 @@ def _retag(conn: sqlite3.Connection, campaign: SavedQuery, at: str) -> int:
         f"SELECT ?, {id_column(campaign.plan)} {base}",
         [campaign.id, *params],
     )
+    store_fingerprint(conn, CAMPAIGN, campaign.id, campaign.fingerprint, at)
+    return cursor.rowcount
+
+
+def store_fingerprint(conn: sqlite3.Connection, kind: str, query_id: str, fingerprint: str, at: str) -> None:
+    """Record what a saved query's stored matches were made from (compared at the next start or /reload)."""
     conn.execute(
         """INSERT INTO saved_query_fingerprints (kind, id, fingerprint, tagged_at) VALUES (?, ?, ?, ?)
            ON CONFLICT (kind, id) DO UPDATE SET fingerprint = excluded.fingerprint, tagged_at = excluded.tagged_at""",
-        (CAMPAIGN, campaign.id, campaign.fingerprint, at),
+        (kind, query_id, fingerprint, at),
     )
-    return cursor.rowcount

@@ -19,6 +19,7 @@ from bot.search.query import parse_query
 
 CAMPAIGN = "campaign"
 SUBSCRIPTION = "subscription"  # bot.alerts.subscriptions
+ORGANIZATION = "organization"  # department news and warnings (bot.alerts.department_news)
 
 
 @dataclass(frozen=True, slots=True)

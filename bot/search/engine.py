@@ -392,6 +392,10 @@ class SearchEngine:
                   GROUP BY a.source_id ORDER BY n DESC, a.source_id LIMIT 3"""
         return tuple((row[0], row[1], row[2]) for row in self.conn.execute(sql, params))
 
+    def articles(self, ids: Sequence[int]) -> tuple[SearchHit, ...]:
+        """These articles as hits, in the order given (no match to mark)."""
+        return self._hits(plan_query(None), list(ids))
+
     def _hits(self, plan: SearchPlan, ids: list[int]) -> tuple[SearchHit, ...]:
         if not ids:
             return ()

@@ -6,12 +6,13 @@ the same answer can be produced (the Next/Previous buttons keep only that).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from difflib import get_close_matches
 from typing import TypedDict
 
+from bot.alerts.department_news import recent_warnings, warning_terms
 from bot.alerts.outbox_rows import alert_stats, outbox_stats
 from bot.alerts.subscriptions import news_query
 from bot.errors import MediabotError, QueryError
@@ -24,13 +25,14 @@ from bot.search.engine import SearchEngine
 from bot.search.plan import SearchPlan, count_matches, plan_query
 from bot.search.query import ParsedQuery, Query, compile_query, parse
 from bot.search.question import Question, understand
-from bot.search.types import SearchPage
+from bot.search.types import SearchHit, SearchPage
 from bot.store import access as access_store
 from bot.store import queries
 from bot.store.sources import SourceStatus, source_statuses
 from bot.textnorm import fold_vietnamese, nfc
 
 MAX_PAGE_SIZE = 50
+WARNINGS_FIRST, WARNINGS_DAYS = 3, 7  # /news opens with the newest warnings of the last week
 
 
 class UnknownOutlet(MediabotError):
@@ -57,6 +59,9 @@ class Answer:
     period_end: datetime | None = None
     # Nothing found: the question's words without the unit that matched least (bot.search.broaden).
     broader: Query | None = None
+    # /news: recent warnings shown first (page 1 only), and the warning term of any hit that is one.
+    warnings: tuple[SearchHit, ...] = ()
+    warning_terms: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -194,7 +199,13 @@ class ArchiveService:
     def _news(self, rt: Runtime, request: PageRequest, page: int) -> Answer:
         engine = rt.engine()
         plan = engine.plan(organization_query(rt))
-        return Answer(engine.search_plan(plan, **_window(request, page), newest_first=True), None, request)
+        found = engine.search_plan(plan, **_window(request, page), newest_first=True)
+        since = self._clock() - timedelta(days=WARNINGS_DAYS)
+        first = engine.articles(recent_warnings(rt.reader(), since.timestamp(), WARNINGS_FIRST)) if page == 0 else ()
+        terms = warning_terms(rt.reader(), [h.id for h in (*first, *found.hits)])
+        shown = {h.id for h in first}
+        found = replace(found, hits=tuple(h for h in found.hits if h.id not in shown))
+        return Answer(found, None, request, warnings=first, warning_terms=terms)
 
     def _campaign_counts(self, rt: Runtime, now: datetime) -> list[CampaignCount]:
         """Counted from the stored matches (a campaign's `since` was applied when they were made)."""

@@ -243,6 +243,17 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (subscription_id, article_id)
     ) WITHOUT ROWID;
     """,
+    # 6: department news (issue 8, bot.alerts.department_news): every article naming the
+    # organization, and the warning term it names with it (NULL: not a warning). Touches only
+    # its own table, so it may run before or after any other migration.
+    """
+    CREATE TABLE IF NOT EXISTS organization_articles (
+        article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+        warning_term TEXT
+    );
+    CREATE INDEX IF NOT EXISTS organization_warnings ON organization_articles (article_id)
+        WHERE warning_term IS NOT NULL;
+    """,
 )
 
 

@@ -1,5 +1,6 @@
 """An alert as Telegram HTML, rendered when it is sent (so "also in" is always current).
 
+    ⚠ Warning: «sai phạm»                (the article names the organization with a warning term)
     <a>Title</a>
     <i>Outlet</i> · 22/11 16:30
     snippet with the <b>match</b> marked
@@ -8,7 +9,8 @@
     [🔕 Mute this subscription] [🔎 More like this]
 
 The callback data `sub:mute:<id>` and `sub:more:<id>` are answered by the subscriptions'
-handlers (bot.telegram.handlers); the id is the subscription's.
+handlers (bot.telegram.handlers); the id is the subscription's. A warning pushed to an admin
+has no subscription: no subscription line, no buttons.
 """
 
 from __future__ import annotations
@@ -49,18 +51,22 @@ class AlertRenderer:
         lang = view.language if view.language in LANGUAGES else self.default_language
         published = datetime.fromtimestamp(view.published_ts, UTC)
         when = t_plain("date.unknown", lang) if view.undated else local_time(published, self.tz, self._now.now(UTC))
-        lines = [
+        lines = [t("alert.warning", lang, term=view.warning_term)] if view.warning_term else []
+        lines += [
             f"<b>{link(view.url, truncate_text(' '.join(view.title.split()), MAX_TITLE))}</b>",
             f"<i>{esc(view.source_name)}</i> · {esc(when)}",
         ]
         snippet = " ".join(view.snippet.split())
         if snippet:
             lines.append(snippet_html(truncate_text(snippet, MAX_SNIPPET)))
-        label = truncate_text(" ".join(view.subscription_label.split()), MAX_LABEL)
-        lines.append(t("alert.subscription", lang, label=label))
+        if view.subscription_id is not None:
+            label = truncate_text(" ".join(view.subscription_label.split()), MAX_LABEL)
+            lines.append(t("alert.subscription", lang, label=label))
         if view.also:
             lines.append(t("alert.also", lang, outlets=_outlets(view.also)))
         text = shorten_html("\n".join(lines), MESSAGE_LIMIT)
+        if view.subscription_id is None:
+            return Rendered(text)
         buttons = (
             (
                 (t_plain("alert.mute", lang), MUTE.format(view.subscription_id)),

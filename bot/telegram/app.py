@@ -30,9 +30,12 @@ from telegram.ext import (
 )
 
 from bot.alerts.delivery import Delivery, DeliveryOptions
+from bot.alerts.department_news import compile_organization
 from bot.alerts.digest import run_digests
 from bot.alerts.pacing import Pacer
+from bot.alerts.scheduled import PressReviewJob, WeeklyDigestJob
 from bot.alerts.service import SubscriptionService
+from bot.alerts.spikes import SpikeJob
 from bot.config import Config
 from bot.logsetup import RedactSecrets, ensure_redacted, secrets_of
 from bot.runtime import Runtime
@@ -41,11 +44,13 @@ from bot.saved_queries.saved_query import SUBSCRIPTION
 from bot.services.access import AccessService
 from bot.services.admin import AdminService
 from bot.services.archive import ArchiveService
+from bot.services.press_review import PressReviewService
 from bot.services.reports import ReportService
 from bot.settings import Settings
 from bot.telegram.alerts import AlertRenderer
 from bot.telegram.context import BotContext, Services, install_services
 from bot.telegram.handlers import register_handlers, set_bot_commands
+from bot.telegram.handlers.press_review import render_press_review, render_spike, render_weekly
 from bot.telegram.handlers.subscriptions import render_digest
 from bot.telegram.limiter import SharedRateLimiter
 from bot.telegram.sender import BotTransport
@@ -130,6 +135,7 @@ class _Lifecycle:
             access=AccessService(self.runtime),
             subscriptions=SubscriptionService(self.runtime),
             reports=ReportService(self.runtime, clock=self.clock),
+            press_review=PressReviewService(self.runtime, clock=self.clock),
         )
         install_services(application, services)
         await set_bot_commands(application.bot, self.config.organization.language)
@@ -150,7 +156,8 @@ class _Lifecycle:
     async def _digests(self) -> None:
         assert self.runtime is not None
         tz = self.config.organization.tz
-        await run_digests(self.runtime, functools.partial(render_digest, tz=tz), self.stop, self.clock)
+        jobs = (PressReviewJob(render_press_review), WeeklyDigestJob(render_weekly), SpikeJob(render_spike))
+        await run_digests(self.runtime, functools.partial(render_digest, tz=tz), self.stop, self.clock, jobs)
 
     def _start_delivery(self, application: BotApplication, subscriptions: SubscriptionService) -> None:
         """The outbox sender, woken by the runtime after each store transaction."""
@@ -272,6 +279,7 @@ def run_bot(settings: Settings, config: Config) -> int:
         )
         return 2
     compile_campaigns(config)  # ConfigError (exit 2) as in check-config, before Telegram is contacted
+    compile_organization(config)
     application = build_application(settings, config, owns_loop=True)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # run_polling below picks this loop up

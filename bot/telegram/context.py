@@ -20,6 +20,7 @@ from bot.runtime import Runtime
 from bot.services.access import AccessService
 from bot.services.admin import AdminService, FeedPreview
 from bot.services.archive import ArchiveService, PageRequest
+from bot.services.press_review import PressReviewService
 from bot.services.reports import ReportService
 
 T = TypeVar("T")
@@ -76,6 +77,7 @@ class Services:
     access: AccessService
     subscriptions: SubscriptionService
     reports: ReportService
+    press_review: PressReviewService
     pages: TokenStore[PageRequest] = field(default_factory=TokenStore)
     follows: TokenStore[Spec] = field(default_factory=TokenStore)  # what each answer's Follow button subscribes to
     previews: TokenStore[FeedPreview] = field(default_factory=lambda: TokenStore(200))
@@ -107,6 +109,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @property
     def reports(self) -> ReportService:
         return self.services.reports
+
+    @property
+    def press_review(self) -> PressReviewService:
+        return self.services.press_review
 
     @property
     def config(self) -> Config:

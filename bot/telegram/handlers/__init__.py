@@ -15,7 +15,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
 from bot.telegram.context import SERVICES_KEY, BotContext
-from bot.telegram.handlers import access, admin, chat, migration, reports, subscriptions
+from bot.telegram.handlers import access, admin, chat, migration, press_review, reports, subscriptions
 from bot.telegram.handlers.common import thread_of
 from bot.telegram.i18n import LANGUAGES, t, t_plain
 
@@ -35,6 +35,7 @@ COMMANDS = {
     "campaign": reports.campaign,
     "compare": reports.compare,
     "export": reports.export,
+    "diembao": press_review.diembao,
     "lang": chat.lang,
     "addsource": admin.addsource,
     "removesource": admin.removesource,
@@ -94,6 +95,7 @@ def command_menu(lang: str) -> list[BotCommand]:
         BotCommand("campaign", t_plain("command.campaign", lang)),
         BotCommand("compare", t_plain("command.compare", lang)),
         BotCommand("export", t_plain("command.export", lang)),
+        BotCommand("diembao", t_plain("command.diembao", lang)),
         BotCommand("lang", t_plain("command.lang", lang)),
     ]
 

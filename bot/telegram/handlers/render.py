@@ -33,10 +33,18 @@ def render_answer(
 ) -> list[str]:
     """Summary line plus numbered hits, packed into messages <= 4096."""
     page = answer.page
-    if not page.hits:
+    if not page.hits and not answer.warnings:
         return [_nothing(answer, lang)]
-    blocks = format_hits(page.hits, tz, start_index=page.offset + 1, with_snippets=snippets, lang=lang, now=now)
-    return format_results(_heading(answer, lang), blocks)
+    hits = (*answer.warnings, *page.hits)
+    blocks = format_hits(hits, tz, start_index=page.offset + 1, with_snippets=snippets, lang=lang, now=now)
+    terms = answer.warning_terms
+    marked = [_warned(b, terms.get(h.id), lang) for h, b in zip(hits, blocks, strict=True)]
+    return format_results(_heading(answer, lang), marked)
+
+
+def _warned(block: str, term: str | None, lang: str) -> str:
+    """A hit that is a warning: ⚠ and its term on the line above."""
+    return f"{t('news.warning', lang, term=term)}\n{block}" if term else block
 
 
 def _heading(answer: Answer, lang: str) -> str:

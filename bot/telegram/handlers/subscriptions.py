@@ -232,6 +232,8 @@ def describe(row: SubscriptionRow | Spec, lang: str) -> str:
 
 
 def _mode(row: SubscriptionRow, lang: str) -> str:
+    if row.kind == "diembao":
+        return t("sub.mode.diembao", lang)
     return t("sub.mode.daily", lang, time=row.digest_time or "") if row.mode == DAILY else t("sub.mode.instant", lang)
 
 
@@ -316,7 +318,8 @@ def render_subscribed(done: Subscribed, ctx: BotContext) -> str:
     row, lang, tz = done.subscription, ctx.lang, ctx.config.organization.tz
     lines = [t("sub.subscribed", lang, what=Html(describe(row, lang)), mode=Html(_mode(row, lang)))]
     hits = format_hits(done.recent.hits, tz, lang=lang)
-    lines.append(t("sub.recent", lang) + "\n" + "\n".join(hits) if hits else t("sub.no_recent", lang))
+    if row.kind != "diembao":  # it follows no query: /diembao shows what it will send
+        lines.append(t("sub.recent", lang) + "\n" + "\n".join(hits) if hits else t("sub.no_recent", lang))
     lines.append(t("sub.manage", lang))
     return "\n\n".join(lines)
 

@@ -37,6 +37,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "<code>/campaign chuyen-doi-so this month</code> (or just ask: <code>report on 5G this month</code>)\n"
         "/compare [period] — every campaign's daily articles on one chart\n"
         "/export &lt;id&gt; [period] — an Excel file of the campaign's articles\n"
+        "/diembao [date] — the press review: yesterday's (or that day's) articles about the organization and its "
+        "campaigns, warnings first, with a Word file; <code>/subscribe diembao</code> — get it every morning\n"
         "/lang vi — chuyển sang tiếng Việt\n\n"
         '<b>Query syntax</b>: words (all must match), <code>"phrases"</code>, <code>OR</code>, '
         "<code>-exclusion</code>, <code>source:id</code>, <code>since:7d</code> or "
@@ -64,6 +66,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "command.campaign": "A campaign's report with a chart",
     "command.compare": "Compare campaigns on one chart",
     "command.export": "Excel file of a campaign's articles",
+    "command.diembao": "Daily press review (with a Word file)",
     "command.lang": "Change language (vi/en)",
     "command.addsource": "Add a source (admin)",
     "command.removesource": "Remove a source (admin)",
@@ -238,6 +241,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "sub.what.query": "<b>{label}</b>",
     "sub.what.campaign": "campaign <b>{label}</b>",
     "sub.what.source": "source <b>{label}</b>",
+    "sub.what.diembao": "the daily press review about <b>{label}</b>",
+    "sub.mode.diembao": "every morning, the day before's articles",
     "sub.what.news": "the press about <b>{label}</b>",
     "sub.mode.instant": "instant alerts",
     "sub.mode.daily": "daily digest at {time}",
@@ -283,6 +288,31 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "digest.outlet": "<i>{name}</i> ({n})",
     "digest.more": "… and {n} more {n:article|articles}",
     # --- alerts (bot.telegram.alerts) ---
+    "review.header": (
+        "📰 <b>Press review {date}</b> — {org}\n{n} {n:article|articles}, {warnings} {warnings:warning|warnings}"
+    ),
+    "review.section": "<b>{name}</b> ({n})",
+    "review.outlet": "<i>{name}</i> ({n})",
+    "review.term": "⚠ says «{term}»",
+    "review.empty": "No article about the organization or its campaigns on {date}.",
+    "review.caption": "Press review {date} — a Word file to print",
+    "review.error.bad_day": (
+        "Cannot read the day <code>{value}</code>. E.g. <code>/diembao</code> (yesterday), "
+        "<code>/diembao 14/9/2026</code>, <code>/diembao 2026-09-14</code>."
+    ),
+    "review.error.day_future": "{value} has not come yet.",
+    "spike.header": (
+        "📈 <b>Spike</b>: {name} — {n} {n:article|articles} today, {ratio}× the usual "
+        "({baseline} a day over the last 14 days)"
+    ),
+    "spike.top": "Top stories:",
+    "weekly.header": "🗓 <b>Week {first}–{last}</b>",
+    "weekly.campaigns": "<b>Campaigns</b> (this week / the week before)",
+    "weekly.line": "{arrow} {name}: {n} / {previous}",
+    "weekly.news": "<b>About the organization</b>: {arrow} {n} {n:article|articles} (the week before: {previous})",
+    "weekly.warnings": "<b>⚠ Warnings</b>: {n}",
+    "news.warning": "⚠ <b>Warning</b> — says «{term}»",
+    "alert.warning": "⚠ <b>Warning</b>: an article about the organization says «{term}»",
     "alert.subscription": "🔔 Subscription: {label}",
     "alert.also": "Also in: {outlets}",
     "alert.mute": "🔕 Mute this subscription",

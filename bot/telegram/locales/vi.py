@@ -38,6 +38,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "<code>/campaign chuyen-doi-so tháng này</code> (hoặc hỏi: <code>báo cáo chuyển đổi số tháng này</code>)\n"
         "/compare [thời gian] — so sánh số bài mỗi ngày của các chiến dịch trên một biểu đồ\n"
         "/export &lt;mã&gt; [thời gian] — tệp Excel các bài của chiến dịch\n"
+        "/diembao [ngày] — điểm báo: các bài hôm qua (hoặc ngày đó) về cơ quan và các chiến dịch, bài cần lưu ý "
+        "trước, kèm tệp Word; <code>/subscribe diembao</code> — nhận điểm báo mỗi sáng\n"
         "/lang en — switch to English\n\n"
         '<b>Cú pháp truy vấn</b>: các từ (phải có đủ), <code>"cụm từ"</code>, <code>OR</code>, '
         "<code>-loại trừ</code>, <code>source:mã</code>, <code>since:7d</code> hoặc "
@@ -65,6 +67,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "command.campaign": "Báo cáo chiến dịch kèm biểu đồ",
     "command.compare": "So sánh các chiến dịch",
     "command.export": "Xuất Excel bài của chiến dịch",
+    "command.diembao": "Điểm báo hằng ngày (kèm tệp Word)",
     "command.lang": "Đổi ngôn ngữ (vi/en)",
     "command.addsource": "Thêm nguồn tin (quản trị)",
     "command.removesource": "Xóa nguồn tin (quản trị)",
@@ -238,6 +241,8 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "sub.what.campaign": "chiến dịch <b>{label}</b>",
     "sub.what.source": "nguồn <b>{label}</b>",
     "sub.what.news": "báo chí viết về <b>{label}</b>",
+    "sub.what.diembao": "điểm báo hằng ngày về <b>{label}</b>",
+    "sub.mode.diembao": "mỗi sáng, các bài của ngày hôm trước",
     "sub.mode.instant": "báo ngay",
     "sub.mode.daily": "bản tin hằng ngày lúc {time}",
     "sub.state.paused": "⏸ đang tạm dừng",
@@ -282,6 +287,29 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "digest.outlet": "<i>{name}</i> ({n})",
     "digest.more": "… và {n} bài khác",
     # --- alerts (bot.telegram.alerts) ---
+    "review.header": "📰 <b>Điểm báo ngày {date}</b> — {org}\n{n} bài, trong đó {warnings} bài cần lưu ý",
+    "review.section": "<b>{name}</b> ({n})",
+    "review.outlet": "<i>{name}</i> ({n})",
+    "review.term": "⚠ có «{term}»",
+    "review.empty": "Ngày {date} không có bài nào về cơ quan và các chiến dịch.",
+    "review.caption": "Điểm báo ngày {date} — tệp Word để in",
+    "review.error.bad_day": (
+        "Không đọc được ngày <code>{value}</code>. Ví dụ: <code>/diembao</code> (hôm qua), "
+        "<code>/diembao 14/9/2026</code>, <code>/diembao 2026-09-14</code>."
+    ),
+    "review.error.day_future": "Ngày {value} chưa tới.",
+    "spike.header": (
+        "📈 <b>Tăng đột biến</b>: {name} — {n} bài hôm nay, gấp {ratio} lần mức thường ngày "
+        "({baseline} bài/ngày trong 14 ngày qua)"
+    ),
+    "spike.top": "Tin nổi bật:",
+    "weekly.header": "🗓 <b>Tổng kết tuần {first}–{last}</b>",
+    "weekly.campaigns": "<b>Chiến dịch</b> (tuần này / tuần trước)",
+    "weekly.line": "{arrow} {name}: {n} / {previous}",
+    "weekly.news": "<b>Tin về cơ quan</b>: {arrow} {n} bài (tuần trước {previous})",
+    "weekly.warnings": "<b>⚠ Cần lưu ý</b>: {n} bài",
+    "news.warning": "⚠ <b>Cần lưu ý</b> — có «{term}»",
+    "alert.warning": "⚠ <b>Cảnh báo</b>: bài viết về cơ quan có «{term}»",
     "alert.subscription": "🔔 Theo dõi: {label}",
     "alert.also": "Cũng đăng trên: {outlets}",
     "alert.mute": "🔕 Tắt theo dõi này",
