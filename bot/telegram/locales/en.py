@@ -24,7 +24,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "<b>Commands</b>\n"
         "/start — about this bot, /help — this help\n"
         "/search &lt;query&gt; — exact search, e.g. "
-        '<code>/search "chính quyền số" -quảng cáo since:30d</code>\n'
+        '<code>/search "chính quyền số" -"quảng cáo" since:30d</code>\n'
         "/latest [source id] — newest articles, e.g. <code>/latest baophutho</code>\n"
         "/news — what the press wrote about us (our name and aliases)\n"
         "/sources — outlets and their status\n"
@@ -39,7 +39,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "/export &lt;id&gt; [period] — an Excel file of the campaign's articles\n"
         "/lang vi — chuyển sang tiếng Việt\n\n"
         '<b>Query syntax</b>: words (all must match), <code>"phrases"</code>, <code>OR</code>, '
-        "<code>-exclusion</code>, <code>source:id</code>, <code>since:7d</code> or "
+        '<code>-word</code> or <code>-"a phrase"</code> to exclude, <code>source:id</code>, <code>since:7d</code> or '
         "<code>since:2026-11-01</code>. Words typed without accents match every accented form."
     ),
     "help.short": "I don't know that command. Just type a question, e.g. "
@@ -80,7 +80,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "summary.page": "Page {page}/{pages}",
     "search.nothing": ("No articles found{period}. Try fewer words or a longer period, for example: {example}"),
     "search.example": "digital transformation this month",
-    "search.usage": ('Type a query after the command, e.g. <code>/search "chính quyền số" -quảng cáo since:30d</code>'),
+    "search.usage": (
+        'Type a query after the command, e.g. <code>/search "chính quyền số" -"quảng cáo" since:30d</code>'
+    ),
     "search.expired": "These results are out of date; please search again.",
     # --- periods ---
     "period.today": "today",
@@ -274,7 +276,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "sub.error.since": (
         "A subscription always follows new articles, so it needs no <code>since:</code>; leave it out, "
-        "e.g. <code>/subscribe bão -quảng cáo</code>"
+        'e.g. <code>/subscribe bão -"quảng cáo"</code>'
     ),
     "sub.error.unknown_campaign": "There is no campaign <code>{value}</code>; campaigns: {known}",
     "sub.error.too_many": "This chat already has {max} subscriptions (the maximum); remove some with /unsubscribe.",
