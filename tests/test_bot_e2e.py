@@ -237,7 +237,7 @@ def test_rejected_token_exits_2_without_showing_it(
     assert wrong not in output and wrong.split(":", 1)[1] not in output
     assert "Traceback" not in output
     lines = output.strip().splitlines()
-    assert lines[-1].startswith("Telegram rejected the bot token (401)"), lines
+    assert lines[-1].startswith("error: Telegram rejected the bot token (401)"), lines
     if level == "INFO":
         assert len(lines) == 1, lines
 

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -34,7 +33,7 @@ from bot.alerts.digest import run_digests
 from bot.alerts.pacing import Pacer
 from bot.alerts.service import SubscriptionService
 from bot.config import Config
-from bot.logsetup import RedactSecrets, ensure_redacted, secrets_of
+from bot.logsetup import ensure_redacted, secrets_of
 from bot.runtime import Runtime
 from bot.saved_queries.campaigns import compile_campaigns
 from bot.saved_queries.saved_query import SUBSCRIPTION
@@ -49,6 +48,7 @@ from bot.telegram.handlers import register_handlers, set_bot_commands
 from bot.telegram.handlers.subscriptions import render_digest
 from bot.telegram.limiter import SharedRateLimiter
 from bot.telegram.sender import BotTransport
+from bot.telegram.startup import check_token
 
 log = logging.getLogger(__name__)
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
@@ -273,7 +273,7 @@ def run_bot(settings: Settings, config: Config) -> int:
     application = build_application(settings, config, owns_loop=True)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # run_polling below picks this loop up
-    code = _check_token(loop, application, settings, redactor)
+    code = check_token(loop, application, settings, redactor)
     if code is not None:
         loop.close()
         return code
@@ -292,21 +292,6 @@ def _authenticated(settings: Settings) -> Settings:
         return settings
     log.info("MEDIABOT_WEBHOOK_SECRET is not set: this run registers a new random secret with setWebhook")
     return settings.with_webhook_secret()
-
-
-def _check_token(
-    loop: asyncio.AbstractEventLoop, application: BotApplication, settings: Settings, redactor: RedactSecrets
-) -> int | None:
-    """getMe once before anything starts (PTB's own retry loop would log a traceback)."""
-    try:
-        loop.run_until_complete(application.initialize())
-    except InvalidToken:
-        print("Telegram rejected the bot token (401): check TELEGRAM_BOT_TOKEN.", file=sys.stderr)
-        return 2
-    except (NetworkError, TelegramError) as err:
-        print(redactor.redact(f"cannot reach Telegram at {settings.api_url}: {err}"), file=sys.stderr)
-        return 1
-    return None
 
 
 def _serve(application: BotApplication, settings: Settings) -> None:
