@@ -25,7 +25,7 @@ from bot.services.archive import check_sources
 from bot.services.sources import FeedResult, add_feeds
 from bot.store.db import open_db, open_readonly
 from bot.store.queries import active_feed_urls, outlets
-from bot.store.sources import polling_health, source_statuses
+from bot.store.sources import SourceStatus, polling_health, source_statuses
 
 log = logging.getLogger("mediabot")
 
@@ -155,31 +155,45 @@ def sources(config: Config, db_path: str, *, as_json: bool) -> int:
     now = datetime.now(UTC)
     for row in rows:
         state = row.state(now)
-        if as_json:
-            print(
-                json.dumps(
-                    {
-                        "id": row.id,
-                        "name": row.name,
-                        "url": row.url,
-                        "active": row.active and not row.paused,
-                        "last_success_at": row.last_success_at,
-                        "last_error": row.last_error,
-                        "consecutive_failures": row.consecutive_failures,
-                        "articles": row.articles,
-                        "state": state,
-                        "paused": row.paused,
-                        "failing_since": row.failing_since,
-                        "last_new_article_at": row.last_new_article_at,
-                        "origin": row.origin,
-                    },
-                    ensure_ascii=False,
-                )
-            )
-        else:
-            detail = f" — {row.last_error}" if row.last_error else ""
-            print(f"{row.id:<20} {state:<11} {count(row.articles, 'article'):>16}  {row.name}{detail}")
+        print(_source_json(row, state) if as_json else _source_text(row, state))
     return 0
+
+
+def _source_json(row: SourceStatus, state: str) -> str:
+    return json.dumps(
+        {
+            "id": row.id,
+            "name": row.name,
+            "url": row.url,
+            "active": row.active and not row.paused,
+            "last_success_at": row.last_success_at,
+            "last_error": row.last_error,
+            "consecutive_failures": row.consecutive_failures,
+            "articles": row.articles,
+            "state": state,
+            "paused": row.paused,
+            "failing_since": row.failing_since,
+            "last_new_article_at": row.last_new_article_at,
+            "origin": row.origin,
+        },
+        ensure_ascii=False,
+    )
+
+
+# Why a source that is not polled is not: never a stale fetch error of the time it was.
+_NOT_POLLED = {"inactive": "active: false in feeds.yaml"}
+_REMOVED_BY = {"config": "no longer in feeds.yaml", "chat": "removed with /removesource"}
+
+
+def _source_text(row: SourceStatus, state: str) -> str:
+    if state == "removed":
+        reason: str | None = _REMOVED_BY.get(row.removed_by or "", row.removed_by)
+    elif state == "deactivated":
+        reason = row.deactivated_reason
+    else:
+        reason = _NOT_POLLED.get(state, row.last_error)
+    detail = f" — {reason}" if reason else ""
+    return f"{row.id:<20} {state:<11} {count(row.articles, 'article'):>16}  {row.name}{detail}"
 
 
 def import_opml(config: Config, db_path: str, file: Path) -> int:

@@ -243,6 +243,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (subscription_id, article_id)
     ) WITHOUT ROWID;
     """,
+    # 6: why an outlet stopped being monitored, so `mediabot sources` tells a source taken out of
+    # feeds.yaml ('config') or removed with /removesource ('chat') from a feed that hit
+    # max_failures. Sources already inactive are marked by their origin; a source still in
+    # feeds.yaml with `active: false` loses the mark at the next sync.
+    """
+    ALTER TABLE sources ADD COLUMN removed_by TEXT;
+    UPDATE sources SET removed_by = CASE WHEN origin = 'config' THEN 'config' ELSE 'chat' END WHERE active = 0;
+    """,
 )
 
 

@@ -45,12 +45,17 @@ class SourceStatus:
     deactivated_reason: str | None
     articles: int
     created_at: str
+    removed_by: str | None = None  # 'config': no longer in feeds.yaml; 'chat': /removesource
 
     def state(self, now: datetime, silent_after_s: float = 86400) -> str:
-        """ok | failing | silent | paused | deactivated | new."""
+        """ok | failing | silent | paused | deactivated | new | removed | inactive."""
+        if self.removed_by:
+            return "removed"
         if self.paused:
             return "paused"
-        if not self.active or self.deactivated_reason:
+        if not self.active:  # `active: false` in feeds.yaml
+            return "inactive"
+        if self.deactivated_reason:  # a feed hit polling.max_failures
             return "deactivated"
         if self.consecutive_failures:
             return "failing"
@@ -73,7 +78,8 @@ def upsert_source(conn: sqlite3.Connection, source: Source, origin: str, now: da
         """INSERT INTO sources (id, name, tags, origin, interval_s, active, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET name = excluded.name, tags = excluded.tags,
-               origin = excluded.origin, interval_s = excluded.interval_s, active = excluded.active""",
+               origin = excluded.origin, interval_s = excluded.interval_s, active = excluded.active,
+               removed_by = NULL""",
         (
             source.id,
             source.name,
@@ -107,7 +113,11 @@ def sync_sources(conn: sqlite3.Connection, config: Config, now: datetime | None 
         ids = [s.id for s in config.sources]
         placeholders = ",".join("?" * len(ids)) or "''"
         # Removed from the file: stop polling but keep the articles (coverage history).
-        conn.execute(f"UPDATE sources SET active = 0 WHERE origin = 'config' AND id NOT IN ({placeholders})", ids)
+        conn.execute(
+            f"""UPDATE sources SET active = 0, removed_by = coalesce(removed_by, 'config')
+                WHERE origin = 'config' AND id NOT IN ({placeholders})""",
+            ids,
+        )
 
 
 def due_feeds(conn: sqlite3.Connection, now_ts: float | None) -> list[FeedRow]:
@@ -145,7 +155,7 @@ def source_statuses(conn: sqlite3.Connection, include_inactive: bool = False) ->
                coalesce(max(f.consecutive_failures), 0), max(f.last_new_article_at),
                (SELECT deactivated_reason FROM feeds WHERE source_id = s.id
                   AND deactivated_reason IS NOT NULL LIMIT 1),
-               (SELECT count(*) FROM articles a WHERE a.source_id = s.id), s.created_at
+               (SELECT count(*) FROM articles a WHERE a.source_id = s.id), s.created_at, s.removed_by
         FROM sources s LEFT JOIN feeds f ON f.source_id = s.id AND f.active = 1
     """
     if not include_inactive:
@@ -271,5 +281,7 @@ def set_paused(conn: sqlite3.Connection, source_id: str, paused: bool) -> bool:
 
 def remove_source(conn: sqlite3.Connection, source_id: str) -> bool:
     """Stop monitoring an outlet; its articles stay (coverage history)."""
-    cursor = conn.execute("UPDATE sources SET active = 0, paused = 0 WHERE id = ? AND active = 1", (source_id,))
+    cursor = conn.execute(
+        "UPDATE sources SET active = 0, paused = 0, removed_by = 'chat' WHERE id = ? AND active = 1", (source_id,)
+    )
     return cursor.rowcount > 0

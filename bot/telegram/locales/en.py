@@ -130,6 +130,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "health.silent": "no new articles since {since}",
     "health.paused": "paused",
     "health.deactivated": "deactivated: {reason}",
+    "health.removed_config": "removed: no longer in feeds.yaml",
+    "health.removed_chat": "removed with /removesource",
+    "health.inactive": "switched off in feeds.yaml (active: false)",
     # --- campaigns ---
     "campaigns.header": "<b>Campaigns</b>",
     "campaigns.row": "<b>{name}</b>: {d7} {d7:article|articles} in 7 days, {d30} {d30:article|articles} in 30 days",

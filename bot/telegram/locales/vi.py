@@ -129,6 +129,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "health.silent": "không có bài mới từ {since}",
     "health.paused": "đang tạm dừng",
     "health.deactivated": "đã ngừng: {reason}",
+    "health.removed_config": "đã gỡ: không còn trong feeds.yaml",
+    "health.removed_chat": "đã gỡ bằng /removesource",
+    "health.inactive": "đã tắt trong feeds.yaml (active: false)",
     # --- campaigns ---
     "campaigns.header": "<b>Chiến dịch</b>",
     "campaigns.row": "<b>{name}</b>: {d7} bài 7 ngày, {d30} bài 30 ngày",
