@@ -28,11 +28,13 @@ BIG = 1_000_000
 
 
 class _HtmlAnswers(http.server.SimpleHTTPRequestHandler):
-    """GET as http.server does; POST (every Bot API call) answered by `/status/NNN` rules."""
+    """GET as http.server does; every POST (each Bot API call) answered with HTML and `status`."""
 
     status = 501
+    posts: list[str]
 
     def do_POST(self) -> None:
+        self.posts.append(self.path)
         if self.status == 501:  # what `python -m http.server` answers, body and all
             self.send_error(501, "Unsupported method ('POST')", explain=MARKER)
             return
@@ -48,12 +50,18 @@ class _HtmlAnswers(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def html_server() -> Iterator[Callable[[int], str]]:
+def posts() -> list[str]:
+    """The paths POSTed to the servers of `html_server`."""
+    return []
+
+
+@pytest.fixture
+def html_server(posts: list[str]) -> Iterator[Callable[[int], str]]:
     """`serve(status)` → the URL of a plain HTTP server answering every POST with HTML and that status."""
     servers: list[http.server.ThreadingHTTPServer] = []
 
     def serve(status: int) -> str:
-        handler = type("Handler", (_HtmlAnswers,), {"status": status})
+        handler = type("Handler", (_HtmlAnswers,), {"status": status, "posts": posts})
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
@@ -106,3 +114,53 @@ def test_a_non_json_answer_while_running_is_logged_by_its_size_only(caplog: pyte
     [record] = [r for r in caplog.records if r.name == "telegram.request.BaseRequest"]
     assert record.getMessage() == f"the Bot API answered {len(body)} characters that are not JSON (not shown)"
     assert record.exc_info is None and MARKER not in caplog.text
+
+
+# ---- settings refused before any request: exit 2, one line, the token never shown
+
+GOOD_ID = BOT_TOKEN.split(":", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "123456:fake",  # the README's own placeholder shape, too short
+        f"{GOOD_ID}AAH-no-colon-between-the-id-and-the-secret-part",
+        f"bot{GOOD_ID}:AAH-fake-secret-token-for-tests_xyz",
+        f"{GOOD_ID}:AAH fake secret token for tests with spaces",
+        f"{GOOD_ID}:AAH-bí-mật-có-dấu-không-phải-token-thật-đâu",
+    ],
+)
+def test_a_malformed_token_is_refused_before_any_request(
+    token: str, html_server: Callable[[int], str], posts: list[str], write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    url = html_server(200)
+    code, lines, output = _refusal(write_config, tmp_path, TELEGRAM_BOT_TOKEN=token, TELEGRAM_API_URL=url)
+    assert code == 2, output
+    assert len(lines) == 1 and lines[0].startswith("error: TELEGRAM_BOT_TOKEN: not a bot token"), output
+    assert token not in output and token.split(":")[-1] not in output
+    assert posts == []  # refused before the network
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TELEGRAM_API_URL", "api.telegram.org"),
+        ("TELEGRAM_API_URL", "ftp://api.telegram.org"),
+        ("TELEGRAM_API_URL", "http://"),
+        ("MEDIABOT_WEBHOOK_URL", "bot.example.vn/hook"),
+        ("MEDIABOT_WEBHOOK_URL", "tcp://bot.example.vn:8443/hook"),
+    ],
+)
+def test_a_url_setting_that_is_not_http_is_refused_with_exit_2(
+    name: str, value: str, write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    code, lines, output = _refusal(write_config, tmp_path, TELEGRAM_BOT_TOKEN=BOT_TOKEN, **{name: value})
+    assert code == 2, output
+    assert lines == [f"error: {name}: not an http(s) URL: {value.rstrip('/')!r}"], output
+
+
+def test_a_missing_token_is_an_error_line_with_exit_2(write_config: Callable[..., Path], tmp_path: Path) -> None:
+    code, lines, _output = _refusal(write_config, tmp_path)
+    assert code == 2
+    assert lines == ["error: TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token"]

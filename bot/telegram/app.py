@@ -261,15 +261,10 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
 
 def run_bot(settings: Settings, config: Config) -> int:
     """Run the bot until SIGINT/SIGTERM; return the process exit code."""
+    compile_campaigns(config)  # ConfigError (exit 2) as in check-config, before Telegram is contacted
+    settings.check_for_run()  # ConfigError (exit 2): no token, a malformed one, a URL that is not http(s)
     settings = _authenticated(settings)
     redactor = ensure_redacted(secrets_of(settings), settings.log_level)
-    if not settings.token:
-        print(
-            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token.",
-            file=sys.stderr,
-        )
-        return 2
-    compile_campaigns(config)  # ConfigError (exit 2) as in check-config, before Telegram is contacted
     application = build_application(settings, config, owns_loop=True)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # run_polling below picks this loop up
@@ -280,7 +275,7 @@ def run_bot(settings: Settings, config: Config) -> int:
     try:
         _serve(application, settings)
     except Exception as err:  # one clear line, never a traceback with secrets in it
-        print(redactor.redact(f"mediabot stopped: {type(err).__name__}: {err}"), file=sys.stderr)
+        print(redactor.redact(f"error: mediabot stopped: {type(err).__name__}: {err}"), file=sys.stderr)
         log.debug("mediabot stopped", exc_info=True)
         return 1
     return 0
