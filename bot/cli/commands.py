@@ -25,17 +25,17 @@ from bot.services.archive import check_sources
 from bot.services.sources import FeedResult, add_feeds
 from bot.store.db import open_db, open_readonly
 from bot.store.queries import active_feed_urls, outlets
-from bot.store.sources import SourceStatus, polling_health, source_statuses
+from bot.store.sources import SourceStatus, due_feeds, polling_health, source_statuses
 
 log = logging.getLogger("mediabot")
 
 
 def check_config(config: Config) -> int:
     compile_campaigns(config)  # the validation start and /reload run (ConfigError → exit 2)
+    feeds = sum(len(s.urls) for s in config.sources)
     print(
-        f"{config.path}: ok — {len(config.sources)} sources "
-        f"({sum(len(s.urls) for s in config.sources)} feeds), {len(config.campaigns)} campaigns, "
-        f"access {config.access.mode}"
+        f"{config.path}: ok — {count(len(config.sources), 'source')} ({count(feeds, 'feed')}), "
+        f"{count(len(config.campaigns), 'campaign')}, access {config.access.mode}"
     )
     return 0
 
@@ -79,7 +79,9 @@ async def poll(config: Config, db_path: str, *, once: bool, progress: ProgressRe
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        log.info("polling %d sources; Ctrl-C to stop", len(config.sources))
+        polled = await runtime.read(lambda rt: due_feeds(rt.reader(), None))  # feeds.yaml's, /addsource's, OPML's
+        outlets = count(len({feed.source_id for feed in polled}), "source")
+        log.info("polling %s (%s); Ctrl-C to stop", outlets, count(len(polled), "feed"))
         await runtime.poller.run(stop, on_report=_log_report)
         return 0
     finally:
@@ -165,6 +167,7 @@ def _source_json(row: SourceStatus, state: str) -> str:
             "id": row.id,
             "name": row.name,
             "url": row.url,
+            "urls": list(row.urls),
             "active": row.active and not row.paused,
             "last_success_at": row.last_success_at,
             "last_error": row.last_error,
@@ -193,7 +196,8 @@ def _source_text(row: SourceStatus, state: str) -> str:
     else:
         reason = _NOT_POLLED.get(state, row.last_error)
     detail = f" — {reason}" if reason else ""
-    return f"{row.id:<20} {state:<11} {count(row.articles, 'article'):>16}  {row.name}{detail}"
+    feeds = "".join(f"\n    {url}" for url in row.urls)  # indented: `grep -v '^ '` keeps one line per outlet
+    return f"{row.id:<20} {state:<11} {count(row.articles, 'article'):>16}  {row.name}{detail}{feeds}"
 
 
 def import_opml(config: Config, db_path: str, file: Path) -> int:

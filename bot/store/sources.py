@@ -46,6 +46,7 @@ class SourceStatus:
     articles: int
     created_at: str
     removed_by: str | None = None  # 'config': no longer in feeds.yaml; 'chat': /removesource
+    urls: tuple[str, ...] = ()  # every feed of the outlet (`url` is the first), dropped ones aside
 
     def state(self, now: datetime, silent_after_s: float = 86400) -> str:
         """ok | failing | silent | paused | deactivated | new | removed | inactive."""
@@ -142,11 +143,15 @@ def next_due_ts(conn: sqlite3.Connection) -> float | None:
     return row[0]
 
 
+# A feed the outlet has (polled, or stopped by max_failures); one taken out of its `urls` is not.
+_LISTED_FEED = "(active = 1 OR deactivated_reason IS NOT NULL)"
+
+
 def source_statuses(conn: sqlite3.Connection, include_inactive: bool = False) -> list[SourceStatus]:
     """Every outlet with health aggregated over its feeds (worst feed wins)."""
-    sql = """
+    sql = f"""
         SELECT s.id, s.name,
-               (SELECT url FROM feeds WHERE source_id = s.id ORDER BY id LIMIT 1),
+               (SELECT url FROM feeds WHERE source_id = s.id ORDER BY {_LISTED_FEED} DESC, id LIMIT 1),
                s.active, s.paused, s.origin,
                max(f.last_success_at),
                (SELECT last_error FROM feeds WHERE source_id = s.id AND last_error IS NOT NULL
@@ -155,7 +160,9 @@ def source_statuses(conn: sqlite3.Connection, include_inactive: bool = False) ->
                coalesce(max(f.consecutive_failures), 0), max(f.last_new_article_at),
                (SELECT deactivated_reason FROM feeds WHERE source_id = s.id
                   AND deactivated_reason IS NOT NULL LIMIT 1),
-               (SELECT count(*) FROM articles a WHERE a.source_id = s.id), s.created_at, s.removed_by
+               (SELECT count(*) FROM articles a WHERE a.source_id = s.id), s.created_at, s.removed_by,
+               (SELECT json_group_array(url) FROM
+                  (SELECT url FROM feeds WHERE source_id = s.id AND {_LISTED_FEED} ORDER BY id))
         FROM sources s LEFT JOIN feeds f ON f.source_id = s.id AND f.active = 1
     """
     if not include_inactive:
@@ -165,6 +172,7 @@ def source_statuses(conn: sqlite3.Connection, include_inactive: bool = False) ->
     for row in conn.execute(sql):
         values = list(row)
         values[3], values[4] = bool(values[3]), bool(values[4])
+        values[-1] = tuple(json.loads(values[-1]))
         out.append(SourceStatus(*values))
     return out
 
