@@ -115,6 +115,8 @@ def _hit_text(hit: SearchHit, tty: bool) -> str:
     start, end = ("\033[1m", "\033[0m") if tty else ("«", "»")
     snippet = hit.snippet.replace(MARK_START, start).replace(MARK_END, end)
     when = hit.published_at.strftime("%d/%m/%Y %H:%M")
+    if not hit.dated:  # the time is when it was first seen, not when it was published (as chat says)
+        when = f"no date (first seen {when})"
     return f"{hit.title}\n  {hit.source_name} · {when} · {hit.url}\n  {snippet}"
 
 
