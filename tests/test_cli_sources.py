@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.store.sources import SourceStatus
+from bot.config import Source
+from bot.store.db import open_db, transaction
+from bot.store.sources import SourceStatus, remove_source, source_statuses, upsert_source
 from bot.telegram.handlers.render import render_sources
 from tests.cli import mediabot
 from tests.conftest import ConfigWriter, rss
@@ -106,3 +108,18 @@ def test_slash_sources_shows_a_removed_source_as_removed(lang: str, expected: li
     text = render_sources([_status("nhandan", "config"), _status("vtv", "chat")], lang, ZoneInfo("Asia/Bangkok"), NOW)
     assert text.splitlines()[1:] == expected
     assert "cannot resolve host" not in text
+
+
+def test_removesource_marks_the_source_removed_until_it_is_added_again(tmp_path: Path) -> None:
+    conn = open_db(tmp_path / "db.sqlite").conn
+    source = Source(id="vtv", name="VTV", urls=("https://vtv.vn/rss",))
+    with transaction(conn):
+        upsert_source(conn, source, "chat", NOW)
+        assert remove_source(conn, "vtv")
+    [status] = source_statuses(conn, include_inactive=True)
+    assert (status.state(NOW), status.removed_by) == ("removed", "chat")
+    with transaction(conn):
+        upsert_source(conn, source, "chat", NOW)  # /addsource of the same feed
+    [status] = source_statuses(conn, include_inactive=True)
+    assert (status.state(NOW), status.removed_by) == ("new", None)
+    conn.close()

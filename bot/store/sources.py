@@ -79,8 +79,7 @@ def upsert_source(conn: sqlite3.Connection, source: Source, origin: str, now: da
         """INSERT INTO sources (id, name, tags, origin, interval_s, active, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET name = excluded.name, tags = excluded.tags,
-               origin = excluded.origin, interval_s = excluded.interval_s, active = excluded.active,
-               removed_by = NULL""",
+               origin = excluded.origin, interval_s = excluded.interval_s, active = excluded.active""",
         (
             source.id,
             source.name,
@@ -91,6 +90,7 @@ def upsert_source(conn: sqlite3.Connection, source: Source, origin: str, now: da
             now_iso(now),
         ),
     )
+    conn.execute("DELETE FROM source_removals WHERE source_id = ?", (source.id,))  # back in the file, or re-added
     for url in source.urls:
         conn.execute("INSERT OR IGNORE INTO feeds (source_id, config_url, url) VALUES (?, ?, ?)", (source.id, url, url))
     placeholders = ",".join("?" * len(source.urls))
@@ -114,9 +114,11 @@ def sync_sources(conn: sqlite3.Connection, config: Config, now: datetime | None 
         ids = [s.id for s in config.sources]
         placeholders = ",".join("?" * len(ids)) or "''"
         # Removed from the file: stop polling but keep the articles (coverage history).
+        removed = f"origin = 'config' AND id NOT IN ({placeholders})"
+        conn.execute(f"UPDATE sources SET active = 0 WHERE {removed}", ids)
         conn.execute(
-            f"""UPDATE sources SET active = 0, removed_by = coalesce(removed_by, 'config')
-                WHERE origin = 'config' AND id NOT IN ({placeholders})""",
+            f"""INSERT OR IGNORE INTO source_removals (source_id, removed_by)
+                SELECT id, 'config' FROM sources WHERE {removed}""",
             ids,
         )
 
@@ -160,7 +162,8 @@ def source_statuses(conn: sqlite3.Connection, include_inactive: bool = False) ->
                coalesce(max(f.consecutive_failures), 0), max(f.last_new_article_at),
                (SELECT deactivated_reason FROM feeds WHERE source_id = s.id
                   AND deactivated_reason IS NOT NULL LIMIT 1),
-               (SELECT count(*) FROM articles a WHERE a.source_id = s.id), s.created_at, s.removed_by,
+               (SELECT count(*) FROM articles a WHERE a.source_id = s.id), s.created_at,
+               (SELECT removed_by FROM source_removals WHERE source_id = s.id),
                (SELECT json_group_array(url) FROM
                   (SELECT url FROM feeds WHERE source_id = s.id AND {_LISTED_FEED} ORDER BY id))
         FROM sources s LEFT JOIN feeds f ON f.source_id = s.id AND f.active = 1
@@ -289,7 +292,7 @@ def set_paused(conn: sqlite3.Connection, source_id: str, paused: bool) -> bool:
 
 def remove_source(conn: sqlite3.Connection, source_id: str) -> bool:
     """Stop monitoring an outlet; its articles stay (coverage history)."""
-    cursor = conn.execute(
-        "UPDATE sources SET active = 0, paused = 0, removed_by = 'chat' WHERE id = ? AND active = 1", (source_id,)
-    )
+    cursor = conn.execute("UPDATE sources SET active = 0, paused = 0 WHERE id = ? AND active = 1", (source_id,))
+    if cursor.rowcount:
+        conn.execute("INSERT OR REPLACE INTO source_removals (source_id, removed_by) VALUES (?, 'chat')", (source_id,))
     return cursor.rowcount > 0
