@@ -122,8 +122,8 @@ class Runtime:
         """Department news and warnings: rebuilt when the names or terms changed, then matched as stored."""
         stored = retag_organization(conn, queries)
         self.registry.replace(ORGANIZATION, queries)
-        if stored is not None:
-            log.info("department news: %d articles name the organization", stored)
+        if stored:  # a rebuild of an empty archive (a first start) is nothing to report
+            log.info("department news re-tagged: %d articles name the organization", stored)
 
     async def reload(self, config: Config) -> RetagReport:
         """Adopt a new configuration: sync sources, campaigns (re-tagging changed ones), fetch limits.

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from bot.config import is_http_url
 from bot.errors import ConfigError
 from bot.logsetup import LEVELS, is_log_level
 
@@ -15,6 +16,8 @@ DEFAULT_API_URL = "https://api.telegram.org"
 # Telegram accepts 1-256 of A-Za-z0-9_- as secret_token; below 16 it could be guessed, and
 # the log redactor would blank every occurrence of a short string in every log line.
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
+# What @BotFather gives: the bot's numeric id, a colon, 35 characters of A-Za-z0-9_- (more allowed).
+_BOT_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{35,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,20 @@ class Settings:
             webhook_secret=_webhook_secret(env.get("MEDIABOT_WEBHOOK_SECRET") or None),
             log_level=level.upper(),
         )
+
+    def check_for_run(self) -> None:
+        """ConfigError when `mediabot run` cannot work with these settings, before any network use."""
+        if not self.token:
+            raise ConfigError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token")
+        if not _BOT_TOKEN.fullmatch(self.token):
+            # The value never goes into the message: even a malformed token may be most of a real one.
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN: not a bot token (@BotFather gives <bot id>:<35 letters, digits, _ or ->; "
+                f"got {len(self.token)} characters)"
+            )
+        for name, url in (("TELEGRAM_API_URL", self.api_url), ("MEDIABOT_WEBHOOK_URL", self.webhook_url)):
+            if url is not None and not is_http_url(url):
+                raise ConfigError(f"{name}: not an http(s) URL: {url.replace(self.token, '[REDACTED]')!r}")
 
     def with_webhook_secret(self) -> Settings:
         """These settings with a webhook secret: the configured one, or a new random one.

@@ -222,7 +222,7 @@ def test_missing_token_exits_2_with_one_line(write_config: Callable[..., Path], 
     proc = start_bot(write_config(), tmp_path / "db.sqlite", bot_env(), tmp_path)
     assert proc.wait(timeout=30) == 2
     lines = (tmp_path / "stderr").read_text().strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("TELEGRAM_BOT_TOKEN is not set"), lines
+    assert len(lines) == 1 and lines[0].startswith("error: TELEGRAM_BOT_TOKEN is not set"), lines
 
 
 @pytest.mark.parametrize("level", ["INFO", "DEBUG"])
@@ -237,7 +237,7 @@ def test_rejected_token_exits_2_without_showing_it(
     assert wrong not in output and wrong.split(":", 1)[1] not in output
     assert "Traceback" not in output
     lines = output.strip().splitlines()
-    assert lines[-1].startswith("Telegram rejected the bot token (401)"), lines
+    assert lines[-1].startswith("error: Telegram rejected the bot token (401)"), lines
     if level == "INFO":
         assert len(lines) == 1, lines
 

@@ -80,8 +80,10 @@ CASES = [
     ("2 tuần qua về nông thôn mới", "nông thôn mới", None, (), "period.last_n_days", NOW - 14 * DAY, None),
     ("tuần qua có gì về giao thông", "giao thông", None, (), "period.last_n_days", NOW - 7 * DAY, None),
     ("tháng này", "", None, (), "period.this_month", at(1), None),
-    ('"chính quyền số" -quảng cáo since:30d', '"chính quyền số" cáo -quảng', None, (), "period.last_n_days",
+    ('"chính quyền số" -"quảng cáo" since:30d', '"chính quyền số" -"quảng cáo"', None, (), "period.last_n_days",
      NOW - 30 * DAY, None),
+    ('"chính quyền số" -quảng cáo since:30d', '"chính quyền số" cáo -quảng', None, (), "period.last_n_days",
+     NOW - 30 * DAY, None),  # -word excludes one word
     ("bão OR lũ source:vnexpress", "bão OR lũ", None, ("vnexpress",), None, None, None),
     ("OR bão OR", "bão", None, (), None, None, None),
     ("since:2026-11-01 giá vàng", "giá vàng", None, (), "period.since_date", at(1), None),

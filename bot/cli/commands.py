@@ -26,7 +26,7 @@ from bot.services.archive import check_sources
 from bot.services.sources import FeedResult, add_feeds
 from bot.store.db import open_db, open_readonly
 from bot.store.queries import active_feed_urls, outlets
-from bot.store.sources import polling_health, source_statuses
+from bot.store.sources import SourceStatus, due_feeds, polling_health, source_statuses
 
 log = logging.getLogger("mediabot")
 
@@ -34,10 +34,10 @@ log = logging.getLogger("mediabot")
 def check_config(config: Config) -> int:
     compile_campaigns(config)  # the validation start and /reload run (ConfigError → exit 2)
     compile_organization(config)
+    feeds = sum(len(s.urls) for s in config.sources)
     print(
-        f"{config.path}: ok — {len(config.sources)} sources "
-        f"({sum(len(s.urls) for s in config.sources)} feeds), {len(config.campaigns)} campaigns, "
-        f"access {config.access.mode}"
+        f"{config.path}: ok — {count(len(config.sources), 'source')} ({count(feeds, 'feed')}), "
+        f"{count(len(config.campaigns), 'campaign')}, access {config.access.mode}"
     )
     return 0
 
@@ -81,7 +81,9 @@ async def poll(config: Config, db_path: str, *, once: bool, progress: ProgressRe
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        log.info("polling %d sources; Ctrl-C to stop", len(config.sources))
+        polled = await runtime.read(lambda rt: due_feeds(rt.reader(), None))  # feeds.yaml's, /addsource's, OPML's
+        outlets = count(len({feed.source_id for feed in polled}), "source")
+        log.info("polling %s (%s); Ctrl-C to stop", outlets, count(len(polled), "feed"))
         await runtime.poller.run(stop, on_report=_log_report)
         return 0
     finally:
@@ -115,6 +117,8 @@ def _hit_text(hit: SearchHit, tty: bool) -> str:
     start, end = ("\033[1m", "\033[0m") if tty else ("«", "»")
     snippet = hit.snippet.replace(MARK_START, start).replace(MARK_END, end)
     when = hit.published_at.strftime("%d/%m/%Y %H:%M")
+    if not hit.dated:  # the time is when it was first seen, not when it was published (as chat says)
+        when = f"no date (first seen {when})"
     return f"{hit.title}\n  {hit.source_name} · {when} · {hit.url}\n  {snippet}"
 
 
@@ -157,31 +161,47 @@ def sources(config: Config, db_path: str, *, as_json: bool) -> int:
     now = datetime.now(UTC)
     for row in rows:
         state = row.state(now)
-        if as_json:
-            print(
-                json.dumps(
-                    {
-                        "id": row.id,
-                        "name": row.name,
-                        "url": row.url,
-                        "active": row.active and not row.paused,
-                        "last_success_at": row.last_success_at,
-                        "last_error": row.last_error,
-                        "consecutive_failures": row.consecutive_failures,
-                        "articles": row.articles,
-                        "state": state,
-                        "paused": row.paused,
-                        "failing_since": row.failing_since,
-                        "last_new_article_at": row.last_new_article_at,
-                        "origin": row.origin,
-                    },
-                    ensure_ascii=False,
-                )
-            )
-        else:
-            detail = f" — {row.last_error}" if row.last_error else ""
-            print(f"{row.id:<20} {state:<11} {count(row.articles, 'article'):>16}  {row.name}{detail}")
+        print(_source_json(row, state) if as_json else _source_text(row, state))
     return 0
+
+
+def _source_json(row: SourceStatus, state: str) -> str:
+    return json.dumps(
+        {
+            "id": row.id,
+            "name": row.name,
+            "url": row.url,
+            "urls": list(row.urls),
+            "active": row.active and not row.paused,
+            "last_success_at": row.last_success_at,
+            "last_error": row.last_error,
+            "consecutive_failures": row.consecutive_failures,
+            "articles": row.articles,
+            "state": state,
+            "paused": row.paused,
+            "failing_since": row.failing_since,
+            "last_new_article_at": row.last_new_article_at,
+            "origin": row.origin,
+        },
+        ensure_ascii=False,
+    )
+
+
+# Why a source that is not polled is not: never a stale fetch error of the time it was.
+_NOT_POLLED = {"inactive": "active: false in feeds.yaml"}
+_REMOVED_BY = {"config": "no longer in feeds.yaml", "chat": "removed with /removesource"}
+
+
+def _source_text(row: SourceStatus, state: str) -> str:
+    if state == "removed":
+        reason: str | None = _REMOVED_BY.get(row.removed_by or "", row.removed_by)
+    elif state == "deactivated":
+        reason = row.deactivated_reason
+    else:
+        reason = _NOT_POLLED.get(state, row.last_error)
+    detail = f" — {reason}" if reason else ""
+    feeds = "".join(f"\n    {url}" for url in row.urls)  # indented: `grep -v '^ '` keeps one line per outlet
+    return f"{row.id:<20} {state:<11} {count(row.articles, 'article'):>16}  {row.name}{detail}{feeds}"
 
 
 def import_opml(config: Config, db_path: str, file: Path) -> int:

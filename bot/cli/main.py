@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import logging
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -28,10 +30,20 @@ PIPE_CLOSED = 141
 _PERIOD_HELP = "7d, 30d (default), 'tháng này', 'this month', 2026-09-01..2026-09-30, 1/9/2026..30/9/2026"
 
 
+_BAD_COMMAND = re.compile(r"argument COMMAND: invalid choice: '(.*)' \(choose from")
+
+
 class _Parser(argparse.ArgumentParser):
-    """Usage errors in one line (argparse prints the whole usage first)."""
+    """Usage errors in one line (argparse prints the whole usage first); a mistyped command gets a guess."""
+
+    commands: tuple[str, ...] = ()
 
     def error(self, message: str) -> NoReturn:
+        typed = _BAD_COMMAND.match(message)
+        if typed:
+            close = difflib.get_close_matches(typed.group(1), self.commands, n=1)
+            guess = f"; did you mean {close[0]!r}?" if close else f"; the commands are {', '.join(self.commands)}"
+            message = f"unknown command {typed.group(1)!r}{guess}"
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -45,64 +57,102 @@ def _at_least_one(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """--config, --db, --log-level: on the main parser with their defaults, and on every command
+    without (SUPPRESS), so that `mediabot sources --db x` means `mediabot --db x sources`."""
     env = os.environ
-    parser = _Parser(
-        prog="mediabot", description="Press monitoring: poll feeds, search the archive, run the Telegram bot."
-    )
+
+    def default(value: str | None) -> str | None:
+        return value if defaults else argparse.SUPPRESS
+
     parser.add_argument(
         "--config",
-        default=env.get("MEDIABOT_CONFIG") or "feeds.yaml",
+        default=default(env.get("MEDIABOT_CONFIG") or "feeds.yaml"),
         help="feeds.yaml to use (env MEDIABOT_CONFIG, default ./feeds.yaml)",
     )
     parser.add_argument(
         "--db",
-        default=env.get("MEDIABOT_DB") or "data/mediabot.db",
+        default=default(env.get("MEDIABOT_DB") or "data/mediabot.db"),
         help="SQLite database (env MEDIABOT_DB, default ./data/mediabot.db)",
     )
-    # No default here: argparse does not check a default against `choices`, so the env
+    # No default value: argparse does not check a default against `choices`, so the env
     # value is checked (and defaulted) by Settings.from_env instead.
     parser.add_argument(
-        "--log-level", choices=LEVELS, type=str.upper, help="DEBUG, INFO, WARNING or ERROR (env MEDIABOT_LOG_LEVEL)"
+        "--log-level",
+        choices=LEVELS,
+        type=str.upper,
+        default=default(None),
+        help="DEBUG, INFO, WARNING or ERROR (env MEDIABOT_LOG_LEVEL)",
     )
-    parser.add_argument("--version", action="version", version=f"mediabot {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    poll = sub.add_parser("poll", help="poll the feeds (keeps polling; --once for one round)")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mediabot",
+        description="Press monitoring: poll feeds, search the archive, run the Telegram bot.",
+        epilog="--config, --db and --log-level may also follow the command.",
+    )
+    _global_options(parser, defaults=True)
+    parser.add_argument("--version", action="version", version=f"mediabot {__version__}")
+    common = _Parser(add_help=False)
+    _global_options(common, defaults=False)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    _add_commands(sub, common)
+    parser.commands = tuple(sub.choices)
+    return parser
+
+
+def _add_commands(sub: argparse._SubParsersAction[_Parser], common: _Parser) -> None:
+    def command(name: str, help: str, description: str | None = None, epilog: str | None = None) -> _Parser:
+        return sub.add_parser(name, help=help, parents=[common], description=description, epilog=epilog)
+
+    poll = command("poll", help="poll the feeds (keeps polling; --once for one round)")
     poll.add_argument("--once", action="store_true", help="poll every active source once, then exit")
 
-    search = sub.add_parser("search", help="search the archive")
+    search = command("search", help="search the archive")
     search.add_argument("query", nargs="+", help='query: words, "phrases", OR, -word, source:ID, since:7d')
     search.add_argument("--limit", type=_at_least_one, default=10, help="at most this many results (default 10)")
     search.add_argument("--json", action="store_true", help="one JSON object per line")
 
-    sources = sub.add_parser("sources", help="monitored sources and their health")
+    sources = command("sources", help="monitored sources and their health")
     sources.add_argument("--json", action="store_true", help="one JSON object per line")
 
-    outbox = sub.add_parser("outbox", help="alerts and messages waiting, sent and failed; chats paused by 403")
+    outbox = command("outbox", help="alerts and messages waiting, sent and failed; chats paused by 403")
     outbox.add_argument("--json", action="store_true", help="one JSON object")
 
-    sub.add_parser("check-config", help="validate feeds.yaml and exit")
-    imp = sub.add_parser("import-opml", help="add the feeds of an OPML file as sources")
-    imp.add_argument("file", type=Path)
-    exp = sub.add_parser("export-opml", help="print the sources as OPML")
+    command("check-config", help="validate feeds.yaml and exit")
+    imp = command("import-opml", help="add the feeds of an OPML file as sources")
+    imp.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE",
+        help="an OPML file, as feed readers export it: each outline with an xmlUrl becomes a source",
+    )
+    exp = command("export-opml", help="print the sources as OPML")
     exp.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
-    report = sub.add_parser("report", help="a campaign's coverage report from its stored matches")
+    report = command("report", help="a campaign's coverage report from its stored matches")
     report.add_argument("campaign", help="campaign id (feeds.yaml campaigns[].id)")
     report.add_argument("--period", default="", help=_PERIOD_HELP)
     report.add_argument("--json", action="store_true", help="one JSON object")
-    export = sub.add_parser("export", help="every article a campaign matched, as XLSX or CSV")
+    export = command("export", help="every article a campaign matched, as XLSX or CSV")
     export.add_argument("campaign", help="campaign id (feeds.yaml campaigns[].id)")
     export.add_argument("--period", default="", help=_PERIOD_HELP)
     export.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="xlsx (default) or csv")
     export.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
-    review = sub.add_parser("press-review", help="a day's press review (điểm báo): Markdown or a Word document")
+    review = command("press-review", help="a day's press review (điểm báo): Markdown or a Word document")
     review.add_argument("--date", default="", help="the local day (default yesterday): 2026-09-14, 14/9/2026, hôm qua")
     review.add_argument("--format", choices=("md", "docx"), default="md", help="md (default) or docx")
     review.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
-    sub.add_parser("run", help="run the Telegram bot and the poller in one process")
-    sub.add_parser("health", help="exit 0 when the database answers and feeds were checked recently")
-    return parser
+    command(
+        "run",
+        help="run the Telegram bot and the poller in one process",
+        description="Run the Telegram bot, the feed poller and alert delivery in one process, "
+        "until SIGINT or SIGTERM (then exit 0).",
+        epilog="Environment: TELEGRAM_BOT_TOKEN (required: the token @BotFather gave you, <bot id>:<35 or more "
+        "characters>); TELEGRAM_API_URL (default https://api.telegram.org); MEDIABOT_WEBHOOK_URL for a webhook "
+        "instead of long polling (with MEDIABOT_WEBHOOK_LISTEN, MEDIABOT_WEBHOOK_PORT, MEDIABOT_WEBHOOK_SECRET).",
+    )
+    command("health", help="exit 0 when the database answers and feeds were checked recently")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -247,11 +247,11 @@ class Fetcher:
         except (TimeoutError, httpx.TimeoutException):
             raise FetchError(f"timeout after {timeout:g}s") from None
         except httpx.HTTPError as err:
-            raise FetchError(_describe(err)) from None
+            raise FetchError(_describe(err, host)) from None
         except (httpx.InvalidURL, UnicodeError) as err:
             raise FetchError(f"bad URL: {err}") from None
         except OSError as err:
-            raise FetchError(_describe(err)) from None
+            raise FetchError(_describe(err, host)) from None
 
     def _pick_client(self, host: str, slot: int) -> int:
         # A host prefers the same client (keep-alive reuse); when that one is full we
@@ -363,7 +363,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def _describe(err: BaseException) -> str:
+def _describe(err: BaseException, host: str) -> str:
     """A short human message for a transport failure."""
     causes = list(_chain(err))
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
@@ -371,7 +371,7 @@ def _describe(err: BaseException) -> str:
     if any(isinstance(c, ConnectionResetError) for c in causes):
         return "connection reset by server"
     if any(isinstance(c, socket.gaierror) for c in causes):
-        return "cannot resolve host"
+        return f"cannot resolve host {host}"
     if isinstance(err, httpx.RemoteProtocolError):
         return "server closed the connection or broke the HTTP protocol"
     if isinstance(err, httpx.UnsupportedProtocol | httpx.InvalidURL):

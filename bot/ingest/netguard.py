@@ -77,7 +77,9 @@ async def check_url(url: str, *, allow_private: bool = False) -> None:
         return
     for ip in await resolve(host, port):
         if is_blocked_ip(ip):
-            raise BlockedAddress(f"refusing private address {ip} for host {host}")
+            raise BlockedAddress(
+                f"refusing private address {ip} for host {host} (set polling.allow_private_networks: true to allow)"
+            )
 
 
 async def check_public_url(url: str) -> None:

@@ -254,6 +254,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX IF NOT EXISTS organization_warnings ON organization_articles (article_id)
         WHERE warning_term IS NOT NULL;
     """,
+    # 7: why an outlet stopped being monitored, so `mediabot sources` tells a source taken out of
+    # feeds.yaml ('config') or removed with /removesource ('chat') from one whose feed hit
+    # max_failures. Its own table (not a column of `sources`), so this may run again, before or
+    # after any other migration. Sources already inactive are marked by their origin; one still in
+    # feeds.yaml with `active: false` loses the mark at the next sync.
+    """
+    CREATE TABLE IF NOT EXISTS source_removals (
+        source_id TEXT PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+        removed_by TEXT NOT NULL
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO source_removals (source_id, removed_by)
+        SELECT id, CASE WHEN origin = 'config' THEN 'config' ELSE 'chat' END FROM sources WHERE active = 0;
+    """,
 )
 
 

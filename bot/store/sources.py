@@ -45,12 +45,18 @@ class SourceStatus:
     deactivated_reason: str | None
     articles: int
     created_at: str
+    removed_by: str | None = None  # 'config': no longer in feeds.yaml; 'chat': /removesource
+    urls: tuple[str, ...] = ()  # every feed of the outlet (`url` is the first), dropped ones aside
 
     def state(self, now: datetime, silent_after_s: float = 86400) -> str:
-        """ok | failing | silent | paused | deactivated | new."""
+        """ok | failing | silent | paused | deactivated | new | removed | inactive."""
+        if self.removed_by:
+            return "removed"
         if self.paused:
             return "paused"
-        if not self.active or self.deactivated_reason:
+        if not self.active:  # `active: false` in feeds.yaml
+            return "inactive"
+        if self.deactivated_reason:  # a feed hit polling.max_failures
             return "deactivated"
         if self.consecutive_failures:
             return "failing"
@@ -84,6 +90,7 @@ def upsert_source(conn: sqlite3.Connection, source: Source, origin: str, now: da
             now_iso(now),
         ),
     )
+    conn.execute("DELETE FROM source_removals WHERE source_id = ?", (source.id,))  # back in the file, or re-added
     for url in source.urls:
         conn.execute("INSERT OR IGNORE INTO feeds (source_id, config_url, url) VALUES (?, ?, ?)", (source.id, url, url))
     placeholders = ",".join("?" * len(source.urls))
@@ -107,7 +114,13 @@ def sync_sources(conn: sqlite3.Connection, config: Config, now: datetime | None 
         ids = [s.id for s in config.sources]
         placeholders = ",".join("?" * len(ids)) or "''"
         # Removed from the file: stop polling but keep the articles (coverage history).
-        conn.execute(f"UPDATE sources SET active = 0 WHERE origin = 'config' AND id NOT IN ({placeholders})", ids)
+        removed = f"origin = 'config' AND id NOT IN ({placeholders})"
+        conn.execute(f"UPDATE sources SET active = 0 WHERE {removed}", ids)
+        conn.execute(
+            f"""INSERT OR IGNORE INTO source_removals (source_id, removed_by)
+                SELECT id, 'config' FROM sources WHERE {removed}""",
+            ids,
+        )
 
 
 def due_feeds(conn: sqlite3.Connection, now_ts: float | None) -> list[FeedRow]:
@@ -132,11 +145,15 @@ def next_due_ts(conn: sqlite3.Connection) -> float | None:
     return row[0]
 
 
+# A feed the outlet has (polled, or stopped by max_failures); one taken out of its `urls` is not.
+_LISTED_FEED = "(active = 1 OR deactivated_reason IS NOT NULL)"
+
+
 def source_statuses(conn: sqlite3.Connection, include_inactive: bool = False) -> list[SourceStatus]:
     """Every outlet with health aggregated over its feeds (worst feed wins)."""
-    sql = """
+    sql = f"""
         SELECT s.id, s.name,
-               (SELECT url FROM feeds WHERE source_id = s.id ORDER BY id LIMIT 1),
+               (SELECT url FROM feeds WHERE source_id = s.id ORDER BY {_LISTED_FEED} DESC, id LIMIT 1),
                s.active, s.paused, s.origin,
                max(f.last_success_at),
                (SELECT last_error FROM feeds WHERE source_id = s.id AND last_error IS NOT NULL
@@ -145,7 +162,10 @@ def source_statuses(conn: sqlite3.Connection, include_inactive: bool = False) ->
                coalesce(max(f.consecutive_failures), 0), max(f.last_new_article_at),
                (SELECT deactivated_reason FROM feeds WHERE source_id = s.id
                   AND deactivated_reason IS NOT NULL LIMIT 1),
-               (SELECT count(*) FROM articles a WHERE a.source_id = s.id), s.created_at
+               (SELECT count(*) FROM articles a WHERE a.source_id = s.id), s.created_at,
+               (SELECT removed_by FROM source_removals WHERE source_id = s.id),
+               (SELECT json_group_array(url) FROM
+                  (SELECT url FROM feeds WHERE source_id = s.id AND {_LISTED_FEED} ORDER BY id))
         FROM sources s LEFT JOIN feeds f ON f.source_id = s.id AND f.active = 1
     """
     if not include_inactive:
@@ -155,6 +175,7 @@ def source_statuses(conn: sqlite3.Connection, include_inactive: bool = False) ->
     for row in conn.execute(sql):
         values = list(row)
         values[3], values[4] = bool(values[3]), bool(values[4])
+        values[-1] = tuple(json.loads(values[-1]))
         out.append(SourceStatus(*values))
     return out
 
@@ -272,4 +293,6 @@ def set_paused(conn: sqlite3.Connection, source_id: str, paused: bool) -> bool:
 def remove_source(conn: sqlite3.Connection, source_id: str) -> bool:
     """Stop monitoring an outlet; its articles stay (coverage history)."""
     cursor = conn.execute("UPDATE sources SET active = 0, paused = 0 WHERE id = ? AND active = 1", (source_id,))
+    if cursor.rowcount:
+        conn.execute("INSERT OR REPLACE INTO source_removals (source_id, removed_by) VALUES (?, 'chat')", (source_id,))
     return cursor.rowcount > 0

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -37,7 +36,7 @@ from bot.alerts.scheduled import PressReviewJob, WeeklyDigestJob
 from bot.alerts.service import SubscriptionService
 from bot.alerts.spikes import SpikeJob
 from bot.config import Config
-from bot.logsetup import RedactSecrets, ensure_redacted, secrets_of
+from bot.logsetup import ensure_redacted, secrets_of
 from bot.runtime import Runtime
 from bot.saved_queries.campaigns import compile_campaigns
 from bot.saved_queries.saved_query import SUBSCRIPTION
@@ -54,6 +53,7 @@ from bot.telegram.handlers.press_review import render_press_review, render_spike
 from bot.telegram.handlers.subscriptions import render_digest
 from bot.telegram.limiter import SharedRateLimiter
 from bot.telegram.sender import BotTransport
+from bot.telegram.startup import check_token
 
 log = logging.getLogger(__name__)
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
@@ -270,27 +270,22 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
 
 def run_bot(settings: Settings, config: Config) -> int:
     """Run the bot until SIGINT/SIGTERM; return the process exit code."""
-    settings = _authenticated(settings)
-    redactor = ensure_redacted(secrets_of(settings), settings.log_level)
-    if not settings.token:
-        print(
-            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token.",
-            file=sys.stderr,
-        )
-        return 2
     compile_campaigns(config)  # ConfigError (exit 2) as in check-config, before Telegram is contacted
     compile_organization(config)
+    settings.check_for_run()  # ConfigError (exit 2): no token, a malformed one, a URL that is not http(s)
+    settings = _authenticated(settings)
+    redactor = ensure_redacted(secrets_of(settings), settings.log_level)
     application = build_application(settings, config, owns_loop=True)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # run_polling below picks this loop up
-    code = _check_token(loop, application, settings, redactor)
+    code = check_token(loop, application, settings, redactor)
     if code is not None:
         loop.close()
         return code
     try:
         _serve(application, settings)
     except Exception as err:  # one clear line, never a traceback with secrets in it
-        print(redactor.redact(f"mediabot stopped: {type(err).__name__}: {err}"), file=sys.stderr)
+        print(redactor.redact(f"error: mediabot stopped: {type(err).__name__}: {err}"), file=sys.stderr)
         log.debug("mediabot stopped", exc_info=True)
         return 1
     return 0
@@ -302,21 +297,6 @@ def _authenticated(settings: Settings) -> Settings:
         return settings
     log.info("MEDIABOT_WEBHOOK_SECRET is not set: this run registers a new random secret with setWebhook")
     return settings.with_webhook_secret()
-
-
-def _check_token(
-    loop: asyncio.AbstractEventLoop, application: BotApplication, settings: Settings, redactor: RedactSecrets
-) -> int | None:
-    """getMe once before anything starts (PTB's own retry loop would log a traceback)."""
-    try:
-        loop.run_until_complete(application.initialize())
-    except InvalidToken:
-        print("Telegram rejected the bot token (401): check TELEGRAM_BOT_TOKEN.", file=sys.stderr)
-        return 2
-    except (NetworkError, TelegramError) as err:
-        print(redactor.redact(f"cannot reach Telegram at {settings.api_url}: {err}"), file=sys.stderr)
-        return 1
-    return None
 
 
 def _serve(application: BotApplication, settings: Settings) -> None:

@@ -14,7 +14,16 @@ from bot.store.sources import SourceStatus
 from bot.telegram.format import esc, format_hits, format_results, local_time
 from bot.telegram.i18n import Html, nothing_found, question_period, summary_line, t, t_plain
 
-_HEALTH_ICON = {"ok": "✅", "new": "🆕", "failing": "⚠️", "silent": "💤", "paused": "⏸", "deactivated": "⛔"}
+_HEALTH_ICON = {
+    "ok": "✅",
+    "new": "🆕",
+    "failing": "⚠️",
+    "silent": "💤",
+    "paused": "⏸",
+    "deactivated": "⛔",
+    "removed": "🗑",
+    "inactive": "⏹",
+}
 
 
 def page_count(answer: Answer) -> int:
@@ -103,6 +112,10 @@ def _health(status: SourceStatus, state: str, lang: str, tz: ZoneInfo, now: date
         return t("health.silent", lang, since=_when(status.last_new_article_at or status.created_at, tz, now))
     if state == "deactivated":
         return t("health.deactivated", lang, reason=status.deactivated_reason or "?")
+    if state == "removed":
+        return t("health.removed_chat" if status.removed_by == "chat" else "health.removed_config", lang)
+    if state == "inactive":
+        return t("health.inactive", lang)
     if state == "new":
         return t("health.pending", lang)
     if state == "paused":

@@ -24,7 +24,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "<b>Commands</b>\n"
         "/start — about this bot, /help — this help\n"
         "/search &lt;query&gt; — exact search, e.g. "
-        '<code>/search "chính quyền số" -quảng cáo since:30d</code>\n'
+        '<code>/search "chính quyền số" -"quảng cáo" since:30d</code>\n'
         "/latest [source id] — newest articles, e.g. <code>/latest baophutho</code>\n"
         "/news — what the press wrote about us (our name and aliases)\n"
         "/sources — outlets and their status\n"
@@ -41,7 +41,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "campaigns, warnings first, with a Word file; <code>/subscribe diembao</code> — get it every morning\n"
         "/lang vi — chuyển sang tiếng Việt\n\n"
         '<b>Query syntax</b>: words (all must match), <code>"phrases"</code>, <code>OR</code>, '
-        "<code>-exclusion</code>, <code>source:id</code>, <code>since:7d</code> or "
+        '<code>-word</code> or <code>-"a phrase"</code> to exclude, <code>source:id</code>, <code>since:7d</code> or '
         "<code>since:2026-11-01</code>. Words typed without accents match every accented form."
     ),
     "help.short": "I don't know that command. Just type a question, e.g. "
@@ -83,7 +83,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "summary.page": "Page {page}/{pages}",
     "search.nothing": ("No articles found{period}. Try fewer words or a longer period, for example: {example}"),
     "search.example": "digital transformation this month",
-    "search.usage": ('Type a query after the command, e.g. <code>/search "chính quyền số" -quảng cáo since:30d</code>'),
+    "search.usage": (
+        'Type a query after the command, e.g. <code>/search "chính quyền số" -"quảng cáo" since:30d</code>'
+    ),
     "search.expired": "These results are out of date; please search again.",
     # --- periods ---
     "period.today": "today",
@@ -131,6 +133,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "health.silent": "no new articles since {since}",
     "health.paused": "paused",
     "health.deactivated": "deactivated: {reason}",
+    "health.removed_config": "removed: no longer in feeds.yaml",
+    "health.removed_chat": "removed with /removesource",
+    "health.inactive": "switched off in feeds.yaml (active: false)",
     # --- campaigns ---
     "campaigns.header": "<b>Campaigns</b>",
     "campaigns.row": "<b>{name}</b>: {d7} {d7:article|articles} in 7 days, {d30} {d30:article|articles} in 30 days",
@@ -279,7 +284,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "sub.error.since": (
         "A subscription always follows new articles, so it needs no <code>since:</code>; leave it out, "
-        "e.g. <code>/subscribe bão -quảng cáo</code>"
+        'e.g. <code>/subscribe bão -"quảng cáo"</code>'
     ),
     "sub.error.unknown_campaign": "There is no campaign <code>{value}</code>; campaigns: {known}",
     "sub.error.too_many": "This chat already has {max} subscriptions (the maximum); remove some with /unsubscribe.",

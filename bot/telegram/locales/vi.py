@@ -25,7 +25,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "<b>Lệnh</b>\n"
         "/start — giới thiệu bot, /help — hướng dẫn này\n"
         "/search &lt;truy vấn&gt; — tìm chính xác, ví dụ "
-        '<code>/search "chính quyền số" -quảng cáo since:30d</code>\n'
+        '<code>/search "chính quyền số" -"quảng cáo" since:30d</code>\n'
         "/latest [mã nguồn] — bài mới nhất, ví dụ <code>/latest baophutho</code>\n"
         "/news — báo chí viết về cơ quan (tên và các tên gọi khác)\n"
         "/sources — các nguồn tin và tình trạng\n"
@@ -42,7 +42,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "trước, kèm tệp Word; <code>/subscribe diembao</code> — nhận điểm báo mỗi sáng\n"
         "/lang en — switch to English\n\n"
         '<b>Cú pháp truy vấn</b>: các từ (phải có đủ), <code>"cụm từ"</code>, <code>OR</code>, '
-        "<code>-loại trừ</code>, <code>source:mã</code>, <code>since:7d</code> hoặc "
+        '<code>-từ</code> hoặc <code>-"cụm từ"</code> để loại trừ, <code>source:mã</code>, <code>since:7d</code> hoặc '
         "<code>since:2026-11-01</code>. Gõ không dấu sẽ tìm cả các dạng có dấu."
     ),
     "help.short": "Tôi không biết lệnh này. Cứ gõ câu hỏi, ví dụ <code>tin về chuyển đổi số hôm nay</code>, "
@@ -84,7 +84,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "summary.page": "Trang {page}/{pages}",
     "search.nothing": ("Không tìm thấy bài nào{period}. Thử bỏ bớt từ khóa hoặc mở rộng thời gian, ví dụ: {example}"),
     "search.example": "chuyển đổi số tháng này",
-    "search.usage": 'Gõ truy vấn sau lệnh, ví dụ <code>/search "chính quyền số" -quảng cáo since:30d</code>',
+    "search.usage": 'Gõ truy vấn sau lệnh, ví dụ <code>/search "chính quyền số" -"quảng cáo" since:30d</code>',
     "search.expired": "Kết quả này đã cũ, vui lòng tìm lại.",
     # --- periods (the {period} part of a summary; empty when there is none) ---
     "period.today": "hôm nay",
@@ -132,6 +132,9 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "health.silent": "không có bài mới từ {since}",
     "health.paused": "đang tạm dừng",
     "health.deactivated": "đã ngừng: {reason}",
+    "health.removed_config": "đã gỡ: không còn trong feeds.yaml",
+    "health.removed_chat": "đã gỡ bằng /removesource",
+    "health.inactive": "đã tắt trong feeds.yaml (active: false)",
     # --- campaigns ---
     "campaigns.header": "<b>Chiến dịch</b>",
     "campaigns.row": "<b>{name}</b>: {d7} bài 7 ngày, {d30} bài 30 ngày",
@@ -278,7 +281,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     ),
     "sub.error.since": (
         "Theo dõi luôn báo bài mới nên không cần <code>since:</code>; bỏ nó đi, ví dụ <code>/subscribe "
-        "bão -quảng cáo</code>"
+        'bão -"quảng cáo"</code>'
     ),
     "sub.error.unknown_campaign": "Không có chiến dịch <code>{value}</code>; các chiến dịch: {known}",
     "sub.error.too_many": "Cuộc trò chuyện này đã có {max} mục theo dõi (tối đa); bỏ bớt bằng /unsubscribe.",
