@@ -9,11 +9,13 @@ install the feedparser shortcuts) against inline parsing on every corpus feed.
 from __future__ import annotations
 
 import copy
+import re
 import string
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import feedparser.urls
+import pytest
 from feedparser.util import FeedParserDict
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -106,3 +108,90 @@ def test_a_link_urljoin_refuses_loses_the_link_not_the_feed() -> None:
     feed = ParsedFeed("Báo", "https://baodanang.vn/", (bad, good))
     articles = normalize_entries(feed, source_id="s", feed_url="https://baodanang.vn/rss", fetched_at=FALLBACK, tz=TZ)
     assert [(a.url, a.image_url) for a in articles] == [("https://baodanang.vn/a.html", None)]  # ValueError before
+
+
+@settings(max_examples=2000)
+@given(st.text(alphabet=st.characters(max_codepoint=0x2200), max_size=40) | st.text(max_size=40))
+def test_cp1252_list_table_translates_as_feedparser_dict(text: str) -> None:
+    import feedparser.html
+
+    from bot.ingest.lean_feedparser import CP1252_TABLE
+
+    assert text.translate(CP1252_TABLE) == text.translate(feedparser.html._cp1252)
+
+
+_KEYS = st.sampled_from(
+    [
+        "title",
+        "link",
+        "id",
+        "guid",
+        "summary",
+        "description",
+        "url",
+        "href",
+        "updated",
+        "published",
+        "category",
+        "updated_parsed",
+        "published_parsed",
+        "tags",
+        "links",
+        "enclosures",
+        "license",
+        "channel",
+        "feed",
+        "date",
+    ]
+)
+_ENTRY_VALUES = st.none() | st.text(max_size=5) | st.just([{"term": "Thời sự", "rel": "license", "href": "h"}])
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # feedparser's own `updated` → `published` notice
+@settings(max_examples=3000)
+@given(st.dictionaries(_KEYS, _ENTRY_VALUES), _KEYS)
+def test_feedparserdict_shortcuts_answer_as_feedparser(items: dict[str, object], key: str) -> None:
+    from bot.ingest import lean_feedparser as lean
+
+    entry = FeedParserDict(items)
+
+    def outcome(lookup: object) -> object:
+        try:
+            return ("value", lookup(entry, key))  # type: ignore[operator]
+        except (KeyError, IndexError, TypeError) as err:
+            return ("raised", type(err))
+
+    assert outcome(lean.getitem) == outcome(lean._GETITEM)
+    assert outcome(lean.get) == outcome(lean._GET)
+    assert outcome(lean.contains) == outcome(lean._CONTAINS)
+
+
+_OLD_BLOCK_TAGS = {  # the patterns before, whose matches were replaced by " " + the match
+    "htmltext": re.compile(
+        r"<\s*(?:/\s*)?(?:br|p|div|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|figure|figcaption"
+        r"|section|article|header|footer|hr|dd|dt|dl|img)\b",
+        re.IGNORECASE,
+    ),
+    "normalize": re.compile(r"</?\s*(?:br|p|div|li|h[1-6]|tr|td)\b", re.IGNORECASE),
+}
+_MARKUP = st.lists(
+    st.sampled_from([*"<>/ \tbrpdivlimgtaBRPIMGhé1ư", "<br>", "</p>", "< / br", "<img src=x>"]), max_size=40
+).map("".join)
+
+
+@settings(max_examples=2000)
+@given(_MARKUP)
+def test_block_tag_spacing_by_look_ahead_equals_the_template(text: str) -> None:
+    from bot.ingest import htmltext, normalize
+
+    for module in (htmltext, normalize):
+        old = _OLD_BLOCK_TAGS[module.__name__.rsplit(".", 1)[1]]
+        assert module._BLOCK_TAG.sub(" ", text) == old.sub(r" \g<0>", text)
+
+
+@given(st.text(max_size=60) | _MARKUP)
+def test_story_key_by_word_runs_equals_substitute_and_split(text: str) -> None:
+    from bot.ingest.normalize import story_title_key
+
+    folded = text.casefold()
+    assert story_title_key(text, folded=True) == " ".join(re.sub(r"[\W_]+", " ", folded).split())

@@ -54,9 +54,9 @@ _URL_LAYOUT = re.compile(r"[\t\r\n]")  # WHATWG: tabs and newlines inside a URL 
 # credentials, port or trailing dot), a path, no query, fragment, space or control character.
 _ALREADY_CANONICAL = re.compile(r"https?://[0-9a-z](?:[0-9a-z.-]*[0-9a-z-])?/[^\s?#\x00-\x1f\x7f]*\Z")
 
-_BLOCK_TAG = re.compile(r"</?\s*(?:br|p|div|li|h[1-6]|tr|td)\b", re.IGNORECASE)
+_BLOCK_TAG = re.compile(r"(?=</?\s*(?:br|p|div|li|h[1-6]|tr|td)\b)", re.IGNORECASE)  # sub(" "): see htmltext
 _MAX_UNESCAPE = 4
-_NON_WORD = re.compile(r"[\W_]+")
+_WORD = re.compile(r"[^\W_]+")
 _TEXT_KEY_MIN = 80
 _TEXT_KEY_SPAN = 300
 # A hostile or broken feed can put megabytes in one element; nothing we show or search needs more.
@@ -140,7 +140,7 @@ def clean_text(text: str) -> str:
             break
         text = decoded
     if "<" in text:
-        text = strip_markup(_BLOCK_TAG.sub(r" \g<0>", text))
+        text = strip_markup(_BLOCK_TAG.sub(" ", text))
     return collapse_spaces(text)
 
 
@@ -150,7 +150,7 @@ def story_title_key(title: str, *, folded: bool = False) -> str:
     `folded=True`: `title` is already fold_vietnamese output (the store has it from indexing).
     """
     text = (title if folded else fold_vietnamese(nfc(title))).casefold()
-    return " ".join(_NON_WORD.sub(" ", text).split())
+    return " ".join(_WORD.findall(text))  # the runs between non-word characters, one pass
 
 
 def story_text_key(summary: str, *, folded: bool = False) -> str | None:
