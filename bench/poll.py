@@ -6,8 +6,9 @@ N local feeds × 50 items (synthetic Vietnamese RSS, 100 ms server latency, the 
 its own process so its CPU is not charged) are polled end to end into SQLite with FTS and
 campaign tagging: fetch, parse, normalize, store, index, tag. In every round, side by side:
 
-- CPU per feed of the first poll (everything new): the poller process (all its threads)
-  plus its parser worker processes, from the kernel's CPU counters, not wall time;
+- CPU per feed of the first poll (everything new): the poller process (all its threads; the
+  database writer thread, which stores, indexes and tags, also apart) plus its parser worker
+  processes, from the kernel's CPU counters, not wall time;
 - CPU per feed of `feedparser.parse(body)` on the same bodies, with default options and with
   `sanitize_html=False, resolve_relative_uris=False`, in this process;
 - their ratio (target ≤ 1: the pipeline costs no more than feedparser's default parse);
@@ -29,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,10 +90,15 @@ def process_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a live process has used."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, task: str = "") -> float:
+    """User + system CPU time a live process (or one of its threads: `task`) has used."""
+    fields = Path(f"/proc/{pid}{task}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu_s(tid: int) -> float:
+    """User + system CPU time of one thread of this process."""
+    return cpu_seconds(os.getpid(), f"/task/{tid}")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -109,9 +116,12 @@ async def poll_twice(config: Config, db_path: Path) -> dict[str, Any]:
     try:
         startup_cpu = await start_workers(runtime.parser)
         workers = runtime.parser.worker_pids()
+        writer_tid = await runtime.writer.run(lambda _conn: threading.get_native_id())
+        writer_before = thread_cpu_s(writer_tid)
         main_before, workers_before = process_cpu_s(), sum(cpu_seconds(pid) for pid in workers)
         first = await runtime.poller.poll(only_due=False)
         main_cpu = process_cpu_s() - main_before
+        writer_cpu = thread_cpu_s(writer_tid) - writer_before
         assert runtime.parser.worker_pids() == workers, "a parser worker was replaced mid-benchmark"
         worker_cpu = sum(cpu_seconds(pid) for pid in workers) - workers_before
         second = await runtime.poller.poll(only_due=False)
@@ -125,6 +135,7 @@ async def poll_twice(config: Config, db_path: Path) -> dict[str, Any]:
         "first_poll_s": first.elapsed,
         "first_poll_articles": first.new_articles,
         "main_cpu_s": main_cpu,
+        "writer_cpu_s": writer_cpu,
         "worker_startup_cpu_s": startup_cpu,
         "worker_cpu_s": worker_cpu,
         "second_poll_s": second.elapsed,
@@ -164,6 +175,8 @@ def one_round(base: str, feeds: int, items: int, concurrency: int, sample: list[
         figures["db_mb"] = db_path.stat().st_size / 1e6
     figures["pipeline_cpu_ms"] = 1000 * (figures["main_cpu_s"] + figures["worker_cpu_s"]) / feeds
     figures["main_cpu_ms"] = 1000 * figures["main_cpu_s"] / feeds
+    figures["writer_cpu_ms"] = 1000 * figures["writer_cpu_s"] / feeds
+    figures["loop_cpu_ms"] = figures["main_cpu_ms"] - figures["writer_cpu_ms"]
     figures["worker_cpu_ms"] = 1000 * figures["worker_cpu_s"] / feeds
     figures["feedparser_default_ms"] = 1000 * feedparser_cpu_per_feed(sample)
     figures["feedparser_lean_ms"] = 1000 * feedparser_cpu_per_feed(
@@ -188,6 +201,8 @@ def summarize(runs: list[dict[str, Any]], args: argparse.Namespace, feeds: int, 
         "rounds": len(runs),
         "cpu_ms_per_feed_pipeline": med("pipeline_cpu_ms"),
         "cpu_ms_per_feed_poller_process": med("main_cpu_ms"),
+        "cpu_ms_per_feed_poller_event_loop": med("loop_cpu_ms"),  # fetch, scheduling, parser IPC
+        "cpu_ms_per_feed_poller_db_writer": med("writer_cpu_ms"),  # store, index, tag, health rows
         "cpu_ms_per_feed_parser_workers": med("worker_cpu_ms"),
         "cpu_ms_per_feed_feedparser_default": med("feedparser_default_ms"),
         "cpu_ms_per_feed_feedparser_lean": med("feedparser_lean_ms"),

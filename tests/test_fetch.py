@@ -363,6 +363,15 @@ async def test_many_feeds_of_one_host_reuse_connections(srv):
     assert srv.connections_total <= 8  # 80 requests over kept-alive connections
 
 
+async def test_304s_and_redirects_keep_their_connection(srv):
+    url = srv.add("/feed.rss", FEED, etag='"v1"')
+    async with Fetcher(local(concurrency=1, per_host=1)) as fetcher:
+        for _ in range(5):
+            assert (await fetcher.fetch(url, etag='"v1"')).status == 304
+        assert (await fetcher.fetch(srv.url("/redirect/301-302"))).status == 200
+    assert srv.connections_total == 1  # each 304 and redirect used to close it: 6 connections
+
+
 async def test_synthetic_feed_second_poll_is_304(srv):
     async with Fetcher(local()) as fetcher:
         first = await fetcher.fetch(srv.url("/gen/7.rss"))

@@ -50,6 +50,7 @@ _ACCEPT = (
 CONNECTIONS_PER_CLIENT = 4
 # Inflating in steps bounds memory per step whatever the compression ratio.
 _INFLATE_STEP = 64 * 1024
+_SMALL_BODY = 16 * 1024  # what is read of a body we do not use (a redirect's page) to keep its connection
 
 
 @dataclass(slots=True)
@@ -219,7 +220,9 @@ class Fetcher:
 
     async def _hop(self, url: str, headers: dict[bytes, bytes], budget: float) -> _Answer:
         _scheme, host, _port = split_http_url(url)
-        slots = self._host_slots.setdefault(host, _slot_queue(self._polling.per_host))
+        slots = self._host_slots.get(host)  # not setdefault, which built a queue on every hop
+        if slots is None:
+            slots = self._host_slots[host] = _slot_queue(self._polling.per_host)
         # Queue time is not network time: the timeout starts once both limits let us in.
         slot = await slots.get()
         try:
@@ -274,8 +277,11 @@ class Fetcher:
     async def _read(self, response: httpx.Response) -> _Answer:
         url, status = str(response.url), response.status_code
         if status in _REDIRECTS:
-            return _Answer(url, status, response.headers, location=_location(response))
+            location = _location(response)
+            await _finish_exchange(response)
+            return _Answer(url, status, response.headers, location=location)
         if status == 304:
+            await _finish_exchange(response)
             return _Answer(url, status, response.headers)
         if not 200 <= status < 300:
             raise _status_error(response)
@@ -308,6 +314,20 @@ async def _raw_chunks(response: httpx.Response) -> AsyncGenerator[bytes, None]:
         # has pre-read it; its stream still yields the raw, undecoded bytes.
         async for chunk in response.stream:
             yield chunk
+
+
+async def _finish_exchange(response: httpx.Response) -> None:
+    """Read the rest of a body we do not use, so its connection serves the next request.
+
+    Closed before its end, a response takes its connection along: every 304 of a poll opened
+    a new one (TCP, and for https TLS, handshakes). A long redirect page is not worth it.
+    """
+    size = 0
+    async with contextlib.aclosing(_raw_chunks(response)) as chunks:
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > _SMALL_BODY:
+                return
 
 
 def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[bytes, bytes]:

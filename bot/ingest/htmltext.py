@@ -21,9 +21,10 @@ from bot.textnorm import nfc
 # A space before every block-level tag keeps `</br>summary` and `</p><p>` from gluing
 # words together, while inline tags (`<b>Hà</b> Nội,`) add nothing.
 # `<\s*(?:/\s*)?`, not `<\s*/?\s*`: two adjacent `\s*` backtrack quadratically on `<` + spaces.
+# A look-ahead replaced by a plain " ": a `\g<0>` template runs Python code for every match.
 _BLOCK_TAG = re.compile(
-    r"<\s*(?:/\s*)?(?:br|p|div|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|figure|figcaption"
-    r"|section|article|header|footer|hr|dd|dt|dl|img)\b",
+    r"(?=<\s*(?:/\s*)?(?:br|p|div|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|figure|figcaption"
+    r"|section|article|header|footer|hr|dd|dt|dl|img)\b)",
     re.IGNORECASE,
 )
 _DROPPED = ["script", "style", "noscript", "template", "iframe", "object", "embed", "svg"]
@@ -68,7 +69,7 @@ def html_text_and_image(html: str, base_url: str) -> tuple[str, str | None]:
 
 def _tree_text_and_image(html: str, base_url: str) -> tuple[str, str | None]:
     """Parse-tree path: drops scripts and link-only lists, copes with any markup."""
-    tree = LexborHTMLParser(_BLOCK_TAG.sub(r" \g<0>", html))
+    tree = LexborHTMLParser(_BLOCK_TAG.sub(" ", html))
     image = _image_of(tree, base_url)
     tree.strip_tags(_DROPPED)
     for node in tree.css("ul, ol"):
@@ -92,7 +93,7 @@ def _simple_text_and_image(html: str, base_url: str) -> tuple[str, str | None]:
         image = _usable_image(attrs, base_url)
         if image:
             break
-    text = drop_tags(_BLOCK_TAG.sub(r" \g<0>", html))
+    text = drop_tags(_BLOCK_TAG.sub(" ", html))
     return collapse_spaces(htmllib.unescape(text)), image
 
 

@@ -14,7 +14,9 @@ Two hazards of feedparser on untrusted bytes are closed here:
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import operator
 import os
 import re
 from datetime import datetime
@@ -24,6 +26,7 @@ from zoneinfo import ZoneInfo
 import feedparser
 
 from bot.errors import ParseError
+from bot.ingest.lean_feedparser import make_lean
 from bot.ingest.normalize import normalize_entries
 from bot.ingest.workers import JobTimeout, WorkerDied, WorkerPool
 from bot.models import Article, ParsedFeed, RawEntry
@@ -159,16 +162,20 @@ def _kind(version: str) -> str:
 
 
 def _raw_entry(entry: Any) -> RawEntry:
-    link = entry.get("link", "") or ""
-    contents = entry.get("content") or []
+    # dict.get, not FeedParserDict.get: none of these keys is one it maps to another
+    # (`guid`, `description`, `url`…), and its mapping costs ~1 µs a lookup. For `updated`
+    # it would answer `published`, which is read first anyway.
+    get = dict.get
+    link = get(entry, "link") or ""
+    contents = get(entry, "content") or []
     return RawEntry(
-        title=entry.get("title", "") or "",
+        title=get(entry, "title") or "",
         link=link,
-        guid=entry.get("id", "") or link,
-        summary_html=entry.get("summary", "") or "",
+        guid=get(entry, "id") or link,
+        summary_html=get(entry, "summary") or "",
         content_html=(contents[0].get("value", "") or "") if contents else "",
-        published_raw=entry.get("published") or entry.get("updated") or entry.get("created"),
-        author=entry.get("author", "") or "",
+        published_raw=get(entry, "published") or get(entry, "updated") or get(entry, "created"),
+        author=get(entry, "author") or "",
         image_url=_media_image(entry),
     )
 
@@ -218,16 +225,18 @@ class Parser:
         """Parse and normalize one feed body off the event loop; ParseError past `budget` seconds."""
         args = (body, feed_url, source_id, fetched_at, tz_name)
         if self._workers <= 0:
-            return _parse_job(*args)
+            return parse_and_normalize(
+                body, feed_url=feed_url, source_id=source_id, fetched_at=fetched_at, tz_name=tz_name
+            )
         if self._pool is None:
-            self._pool = WorkerPool(_parse_job, self._workers, setup=_lean_feedparser)
+            self._pool = WorkerPool(_parse_job, self._workers, setup=make_lean)
         try:
-            articles: list[Article] = await self._pool.run(*args, budget=budget)
+            packed: list[tuple[Any, ...]] = await self._pool.run(*args, budget=budget)
         except JobTimeout as exc:
             raise ParseError(f"parse took longer than {budget:g}s (the parser was stopped)") from exc
         except WorkerDied as exc:
             raise ParseError("not a feed: the parser process died while reading it") from exc
-        return articles
+        return [Article(*values) for values in packed]
 
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (benchmarks read their CPU time and peak memory)."""
@@ -240,17 +249,11 @@ class Parser:
             self._pool = None
 
 
-def _lean_feedparser() -> None:
-    """In a worker process: stop feedparser reading dates (~10 % of its time); dates.py reads them.
-
-    Its date parsing tries handler after handler on every date field for `*_parsed`, which we
-    never use. A handler registered first that always answers ends that search (documented API).
-    """
-    feedparser.registerDateHandler(lambda _text: _UNUSED_DATE)
+# Articles cross the process boundary as plain tuples, in field order: pickling a slotted
+# dataclass runs Python code for every object both ways (0.68 → 0.33 ms per 50-item feed).
+_pack_article = operator.attrgetter(*(f.name for f in dataclasses.fields(Article)))
 
 
-_UNUSED_DATE = (1970, 1, 1, 0, 0, 0, 3, 1, 0)
-
-
-def _parse_job(body: bytes, feed_url: str, source_id: str, fetched_at: datetime, tz_name: str) -> list[Article]:
-    return parse_and_normalize(body, feed_url=feed_url, source_id=source_id, fetched_at=fetched_at, tz_name=tz_name)
+def _parse_job(body: bytes, feed_url: str, source_id: str, fetched_at: datetime, tz_name: str) -> list[tuple[Any, ...]]:
+    articles = parse_and_normalize(body, feed_url=feed_url, source_id=source_id, fetched_at=fetched_at, tz_name=tz_name)
+    return [_pack_article(article) for article in articles]

@@ -122,10 +122,18 @@ class GroupCommit(_Batched[tuple[Sequence[Article], int, "asyncio.Future[int]"]]
     """
 
     MAX_ARTICLES = 2000  # bounds how long one transaction holds the write lock
+    # A transaction has a fixed cost (commit, an FTS5 segment, the hooks' set-up): ~1.3 ms CPU
+    # measured, as much as storing 20 articles. Waiting a little before one starts lets the
+    # feeds finishing meanwhile share it (bench/poll.py: 2.8 → 18 feeds per transaction,
+    # 1.4 ms less CPU per feed), for 0.1 s more between a fetch and its alerts.
+    LINGER_S = 0.1
 
-    def __init__(self, writer: Writer, hooks: Callable[[], Sequence[AfterInsertHook]]) -> None:
+    def __init__(
+        self, writer: Writer, hooks: Callable[[], Sequence[AfterInsertHook]], *, linger: float = LINGER_S
+    ) -> None:
         super().__init__(writer)
         self.hooks = hooks
+        self.linger = linger
 
     async def store(self, articles: Sequence[Article], feed_id: int) -> int:
         """Store one feed's articles; returns how many were new."""
@@ -144,6 +152,8 @@ class GroupCommit(_Batched[tuple[Sequence[Article], int, "asyncio.Future[int]"]]
 
     async def _drain(self) -> None:
         while self._pending:
+            if sum(len(articles) for articles, *_ in self._pending) < self.MAX_ARTICLES:
+                await asyncio.sleep(self.linger)
             group = self._take_group()
             try:
                 result = await self.writer.run(store_articles, [(a, f) for a, f, _ in group], self.hooks())
