@@ -14,7 +14,7 @@ import pytest
 from bot.config import Campaign, Config, Organization, Source
 from bot.errors import ConfigError
 from bot.models import Article
-from bot.saved_queries.campaigns import compile_campaigns, count_campaign_matches
+from bot.saved_queries.campaigns import compile_campaigns, count_campaign_matches, record_campaign_matches
 from bot.saved_queries.registry import Registry
 from bot.saved_queries.retag import retag_changed
 from bot.saved_queries.saved_query import CAMPAIGN, SUBSCRIPTION, SavedQuery
@@ -328,3 +328,28 @@ def test_campaigns_use_the_organizations_own_abbreviations(conn: sqlite3.Connect
     assert compile_campaigns(_config(Campaign(id="sgd", name="x", query="SGDĐT")), now=NOW)[0].plan.match != (
         registry.active(CAMPAIGN)[0].plan.match
     )
+
+
+def test_every_kind_shares_one_read_back_of_the_batch_and_it_ends_with_the_hook(conn: sqlite3.Connection) -> None:
+    """Campaigns and a second kind match the same new articles: their text is read back once."""
+    from bot.saved_queries import percolator
+
+    second = tuple(
+        SavedQuery(q.id, "second", q.name, q.query, q.since, q.plan, q.fingerprint) for q in _compiled(*CAMPAIGNS)
+    )
+    found: list[dict[str, list[int]]] = []
+
+    def record_second(c: sqlite3.Connection, queries: Sequence[SavedQuery], new_ids: Sequence[int]) -> None:
+        found.append(percolator.match_new_articles(c, percolator.percolator_for(c, queries), new_ids))
+
+    registry = Registry({CAMPAIGN: record_campaign_matches, "second": record_second})
+    registry.replace(CAMPAIGN, _compiled(*CAMPAIGNS))
+    registry.replace("second", second)
+    reads: list[str] = []
+    conn.set_trace_callback(lambda sql: reads.append(sql) if "FROM articles_fts f JOIN" in sql else None)
+    store_articles(conn, [(BATCH, None)], hooks=[registry.record_matches])
+    conn.set_trace_callback(None)
+    assert len(reads) == 1
+    assert not percolator._last_text  # nothing kept past the transaction
+    by_guid = dict(zip(ids_of(conn, *(a.guid for a in BATCH)), (a.guid for a in BATCH), strict=True))
+    assert {(q, by_guid[i]) for q, ids in found[0].items() for i in ids} == EXPECTED

@@ -55,6 +55,34 @@ def read_new_articles(conn: sqlite3.Connection, new_ids: Sequence[int], *, campa
     if not wanted:
         return NewArticles((), {}, {}, {}, {})
     low, high = min(wanted), max(wanted)
+    columns, sources, published = _indexed_text(conn, tuple(new_ids), wanted, low, high)
+    tags: dict[str, set[int]] = {}
+    if campaigns:
+        # Read afresh for every kind: the campaign recorder writes these rows earlier in the same batch.
+        sql = "SELECT campaign_id, article_id FROM campaign_articles WHERE article_id BETWEEN ? AND ?"
+        for campaign_id, article_id in conn.execute(sql, (low, high)):
+            if article_id in wanted:
+                tags.setdefault(campaign_id, set()).add(article_id)
+    ids = tuple(i for i in new_ids if i in columns)
+    return NewArticles(ids, columns, sources, published, {c: frozenset(s) for c, s in tags.items()})
+
+
+_Text = tuple[dict[int, tuple[str, str, str, str]], dict[int, str], dict[int, int]]
+# The batch read back, for the next kind's recorder in the same after-insert hook (campaigns,
+# subscriptions, department news each match the same new articles): reading and tokenizing them
+# is most of a recorder's cost. The registry forgets it when the hook ends (`forget_batch`), so it
+# never outlives the transaction that wrote those rows. Used on the writer thread only.
+_last_text: list[tuple[sqlite3.Connection, tuple[int, ...], _Text]] = []
+
+
+def forget_batch() -> None:
+    """Drop the batch read back by the recorders of one after-insert hook."""
+    _last_text.clear()
+
+
+def _indexed_text(conn: sqlite3.Connection, key: tuple[int, ...], wanted: set[int], low: int, high: int) -> _Text:
+    if _last_text and _last_text[0][0] is conn and _last_text[0][1] == key:
+        return _last_text[0][2]
     columns: dict[int, tuple[str, str, str, str]] = {}
     sources: dict[int, str] = {}
     published: dict[int, int] = {}
@@ -69,14 +97,8 @@ def read_new_articles(conn: sqlite3.Connection, new_ids: Sequence[int], *, campa
             columns[article_id] = (_spaced(title), _spaced(body), _spaced(title_fold), _spaced(body_fold))
             sources[article_id] = source_id
             published[article_id] = published_ts
-    tags: dict[str, set[int]] = {}
-    if campaigns:
-        sql = "SELECT campaign_id, article_id FROM campaign_articles WHERE article_id BETWEEN ? AND ?"
-        for campaign_id, article_id in conn.execute(sql, (low, high)):
-            if article_id in wanted:
-                tags.setdefault(campaign_id, set()).add(article_id)
-    ids = tuple(i for i in new_ids if i in columns)
-    return NewArticles(ids, columns, sources, published, {c: frozenset(s) for c, s in tags.items()})
+    _last_text[:] = [(conn, key, (columns, sources, published))]
+    return columns, sources, published
 
 
 def _spaced(text: str | None) -> str:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 
 from bot.saved_queries.campaigns import record_campaign_matches
+from bot.saved_queries.percolator import forget_batch
 from bot.saved_queries.saved_query import CAMPAIGN, SavedQuery
 
 Recorder = Callable[[sqlite3.Connection, Sequence[SavedQuery], Sequence[int]], None]
@@ -64,6 +65,9 @@ class Registry:
     def record_matches(self, conn: sqlite3.Connection, new_ids: Sequence[int]) -> None:
         """The after-insert hook: record every active saved query's matches among `new_ids`."""
         by_kind = self._by_kind
-        for kind, recorder in self._recorders.items():  # campaigns first: subscriptions to a campaign read its rows
-            if by_kind.get(kind):
-                recorder(conn, by_kind[kind], new_ids)
+        try:
+            for kind, recorder in self._recorders.items():  # campaigns first: subscriptions to a campaign read its rows
+                if by_kind.get(kind):
+                    recorder(conn, by_kind[kind], new_ids)
+        finally:
+            forget_batch()  # the recorders shared one read-back of the batch; it ends with the hook
