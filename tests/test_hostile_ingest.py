@@ -7,6 +7,7 @@ The CLI runs as a subprocess against a real database file and a real local feed 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sqlite3
 import subprocess
@@ -168,7 +169,8 @@ def test_a_parse_over_its_time_budget_fails_that_feed_only(tmp_path: Path) -> No
 def _descendants(pid: int) -> set[int]:
     """Every live process below `pid` (read from /proc: workers may be grandchildren)."""
     parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
+    proc = Path(os.sep, "proc")  # the kernel's process table, not a file of ours
+    for entry in proc.iterdir():
         if entry.name.isdigit():
             try:
                 parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
