@@ -7,7 +7,6 @@ refuses, and a chat that uses its whole allowance of long subscriptions.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -15,26 +14,15 @@ import pytest
 from bot.alerts.subscriptions import SubscriptionRow
 from bot.telegram.format import MESSAGE_LIMIT, utf16_len
 from bot.telegram.handlers.subscriptions import render_list
-from tests.conftest import BOT_TOKEN, BOT_USERNAME
-from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram import FakeTelegram, parse_html
-from tests.test_handlers import ADMIN, LAN, TZ, BotThread, feeds, make_config, populate
-from tests.test_subscriptions_bot import ask, edited_after, press, rows
+from tests.test_handlers import ADMIN, LAN
+from tests.test_subscriptions_bot import ask, bot_world, edited_after, press, rows
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("attack_subscriptions_bot")
-    with FeedServer() as server, FakeTelegram(token=BOT_TOKEN, bot_username=BOT_USERNAME) as srv:
-        for path, body in feeds(datetime.now(TZ)).items():
-            server.add(path, body)
-        config = make_config(tmp, server)
-        db = tmp / "mediabot.db"
-        populate(config, db)
-        with BotThread(srv, config, db) as bot:
-            yield {"srv": srv, "bot": bot, "db": db}
-        bad = [c.summary() for c in srv.sent if c.error_code == 400]
-        assert not bad, f"Telegram refused messages: {bad}"
+    with bot_world(tmp_path_factory.mktemp("attack_subscriptions_bot"), groups=False) as built:
+        yield built
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,21 +23,28 @@ from tests.test_handlers import ADMIN, FORUM, LAN, TEAM_CHAT, TZ, BotThread, fee
 MEMBER, GROUP_ADMIN, OUTSIDER = 8201, 8202, 8203
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("subscriptions_bot")
+@contextmanager
+def bot_world(tmp: Path, *, groups: bool = True) -> Iterator[dict[str, Any]]:
+    """The real bot on a populated archive against FakeTelegram; no message may be refused (400)."""
     with FeedServer() as server, FakeTelegram(token=BOT_TOKEN, bot_username=BOT_USERNAME) as srv:
         for path, body in feeds(datetime.now(TZ)).items():
             server.add(path, body)
         config = make_config(tmp, server)
         db = tmp / "mediabot.db"
         populate(config, db)
-        srv.group(TEAM_CHAT, "Tổ báo chí")
-        srv.group(FORUM, "Diễn đàn", is_forum=True)
+        if groups:
+            srv.group(TEAM_CHAT, "Tổ báo chí")
+            srv.group(FORUM, "Diễn đàn", is_forum=True)
         with BotThread(srv, config, db) as bot:
             yield {"srv": srv, "bot": bot, "db": db}
         bad = [c.summary() for c in srv.sent if c.error_code == 400]
         assert not bad, f"Telegram refused messages: {bad}"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with bot_world(tmp_path_factory.mktemp("subscriptions_bot")) as built:
+        yield built
 
 
 @pytest.fixture
