@@ -32,8 +32,11 @@ from tests.cli import cli_env
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
-# Names the deploy files use that a parallel branch of issue 9 adds to the code (B2: the token as a file).
+# Names the deploy files and docs use that parallel branches of issue 9 add to the code: the token as a
+# file (B2), `mediabot backup` and `mediabot stats` (C1). Once merged, the code has them and these sets
+# change nothing.
 FROM_PARALLEL_BRANCHES = {"TELEGRAM_BOT_TOKEN_FILE"}
+COMMANDS_FROM_PARALLEL_BRANCHES = {"backup", "stats"}
 
 
 def compose() -> dict[str, Any]:
@@ -251,7 +254,7 @@ def test_compose_yaml_is_valid_against_the_compose_specification() -> None:
         validator.validate({**compose(), "services": {"mediabot": {"restart": ["always"]}}})
 
 
-def _environment(service: dict[str, Any]) -> dict[str, str]:
+def service_environment(service: dict[str, Any]) -> dict[str, str]:
     return {key: str(value) for key, value in service.get("environment", {}).items()}
 
 
@@ -265,7 +268,7 @@ def _mounts(service: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 
 def test_the_database_lives_on_a_named_volume_and_the_config_folder_is_mounted_read_only() -> None:
-    service, env = bot_service(), _environment(bot_service())
+    service, env = bot_service(), service_environment(bot_service())
     mounts = _mounts(service)
     db_dir = str(PurePosixPath(env["MEDIABOT_DB"]).parent)
     assert mounts[db_dir][0] in compose()["volumes"]  # a named volume, not a container layer
@@ -278,7 +281,7 @@ def test_the_database_lives_on_a_named_volume_and_the_config_folder_is_mounted_r
 
 
 def test_the_token_comes_from_a_compose_secret_file() -> None:
-    env = _environment(bot_service())
+    env = service_environment(bot_service())
     assert "TELEGRAM_BOT_TOKEN" not in env
     secret = PurePosixPath(env["TELEGRAM_BOT_TOKEN_FILE"])
     assert str(secret.parent) == "/run/secrets" and secret.name in bot_service()["secrets"]
@@ -290,7 +293,7 @@ def test_the_token_comes_from_a_compose_secret_file() -> None:
 def test_every_environment_variable_in_the_deploy_files_is_one_the_code_reads() -> None:
     known = settings_env_names() | FROM_PARALLEL_BRANCHES
     assert {"TELEGRAM_BOT_TOKEN", "MEDIABOT_WEBHOOK_SECRET", "MEDIABOT_DB"} <= known  # the scan finds them
-    used = set(_environment(bot_service())) | set(env_example("mediabot.env.example")) | set(unit_environment())
+    used = set(service_environment(bot_service())) | set(env_example("mediabot.env.example")) | set(unit_environment())
     used |= {k for k in env_example("compose.env.example") if k.startswith(("MEDIABOT_", "TELEGRAM_"))}
     compose_only = {"MEDIABOT_VERSION", "MEDIABOT_DOMAIN"}  # read by compose.yaml itself, not by the bot
     assert used - compose_only - {"MPLCONFIGDIR"} <= known, sorted(used - compose_only - known)
@@ -312,7 +315,7 @@ def test_the_health_check_is_the_images_and_restarts_are_automatic() -> None:
 
 
 def test_the_webhook_listener_is_reached_through_the_proxy_only() -> None:
-    services, env = compose()["services"], _environment(bot_service())
+    services, env = compose()["services"], service_environment(bot_service())
     port = env["MEDIABOT_WEBHOOK_PORT"]
     assert "ports" not in services["mediabot"] and services["mediabot"]["expose"] == [port]
     caddyfile = (DEPLOY / "Caddyfile").read_text(encoding="utf-8")
@@ -332,12 +335,15 @@ def test_the_webhook_listener_is_reached_through_the_proxy_only() -> None:
 def test_the_self_hosted_bot_api_server_is_the_url_the_example_gives() -> None:
     api = compose()["services"]["telegram-bot-api"]
     assert api["profiles"] == ["local-api"] and "ports" not in api
-    assert {"TELEGRAM_API_ID_FILE", "TELEGRAM_API_HASH_FILE"} <= set(_environment(api))
+    assert {"TELEGRAM_API_ID_FILE", "TELEGRAM_API_HASH_FILE"} <= set(service_environment(api))
     url = urlsplit(env_example("compose.env.example")["TELEGRAM_API_URL"])
     assert url.hostname == "telegram-bot-api" and [str(url.port)] == api["expose"]
     # With its own Bot API server (--local) Telegram's side is on the compose network: plain http, no proxy.
     (local,) = [urlsplit(url) for url in _webhook_examples() if url.startswith("http://")]
-    assert (local.hostname, str(local.port)) == ("mediabot", _environment(bot_service())["MEDIABOT_WEBHOOK_PORT"])
+    assert (local.hostname, str(local.port)) == (
+        "mediabot",
+        service_environment(bot_service())["MEDIABOT_WEBHOOK_PORT"],
+    )
 
 
 def _webhook_examples() -> list[str]:
@@ -400,3 +406,13 @@ def test_the_token_is_a_systemd_credential() -> None:
     assert PurePosixPath(source).is_absolute()
     assert "TELEGRAM_BOT_TOKEN" not in unit_environment()
     assert not {k for k in env_example("mediabot.env.example") if re.search("TOKEN$|PASSWORD", k)}
+
+
+def test_the_backup_timer_runs_a_real_command_as_the_services_user() -> None:
+    text = (DEPLOY / "mediabot-backup.service").read_text(encoding="utf-8")
+    assert re.findall(r"^User=(\S+)$", text, re.M) == [unit_value("User")]
+    (command,) = re.findall(r"/bin/mediabot (\S+) ", text)
+    assert command in subcommands() | COMMANDS_FROM_PARALLEL_BRANCHES
+    (target,) = re.findall(r'mediabot backup "([^"$]+)/mediabot-', text)
+    assert PurePosixPath(target) == PurePosixPath("/var/lib", unit_value("StateDirectory").split()[1])
+    assert "OnCalendar=" in (DEPLOY / "mediabot-backup.timer").read_text(encoding="utf-8")
