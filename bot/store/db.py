@@ -303,12 +303,23 @@ def migrate(db: sqlite_utils.Database) -> int:
     """Apply pending migrations; return the schema version."""
     conn = db.conn
     version = conn.execute("PRAGMA user_version").fetchone()[0]
+    _refuse_newer_schema(version, conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:")
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         with transaction(conn):
             for statement in _statements(script):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number}")
     return len(MIGRATIONS)
+
+
+def _refuse_newer_schema(version: int, path: str | Path) -> None:
+    """Migrations are forward-only: an older mediabot on a database a newer one migrated (a
+    rollback without restoring the backup) would misread tables it does not know, so it stops."""
+    if version > len(MIGRATIONS):
+        raise DatabaseUnavailable(
+            f"{path}: the database has schema version {version}, newer than this mediabot knows "
+            f"({len(MIGRATIONS)}): run the newer version, or restore the backup taken before the upgrade"
+        )
 
 
 def _statements(script: str) -> list[str]:
@@ -353,7 +364,8 @@ def open_readonly(path: str | Path, *, busy_timeout: float = 3.0) -> sqlite3.Con
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.Error as err:
         raise DatabaseUnavailable(f"{path}: cannot read the database: {err}") from None
-    if version < len(MIGRATIONS):
+    if version != len(MIGRATIONS):
         conn.close()
+        _refuse_newer_schema(version, path)
         raise DatabaseUnavailable(f"{path}: not a mediabot database yet (run mediabot poll --once first)")
     return conn
