@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.ingest.dates import parse_date
 from bot.ingest.htmltext import first_image, html_to_text
@@ -21,6 +24,7 @@ from bot.ingest.normalize import (
     url_key,
 )
 from bot.models import ParsedFeed, RawEntry
+from bot.textnorm import terminal_safe
 from tests.corpus import CORPUS
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -561,3 +565,30 @@ def test_control_and_bidi_characters_in_links_are_percent_encoded(bad: str) -> N
     assert url.startswith("https://vov.vn/tin%")
     assert url.endswith("moi.html")
     assert bad not in url
+
+
+_HIDDEN_CHARS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2069\ue000-\uf8ff\ufeff\u00ad]"
+)
+# Vietnamese letters among every kind of character a feed can send, hidden ones weighted up.
+_FEED_TEXT = st.text(
+    st.sampled_from("Đđàáảãạăằắẳẵặâầấẩẫậơờớởỡợưừứửữự \t\n") | st.characters() | st.sampled_from("".join(HIDDEN)),
+    max_size=200,
+)
+
+
+@settings(max_examples=2000)
+@given(_FEED_TEXT)
+def test_clean_text_never_keeps_a_hidden_character(text: str) -> None:
+    cleaned = clean_text(text)
+    assert not _HIDDEN_CHARS.search(cleaned)
+    assert cleaned == unicodedata.normalize("NFC", cleaned)
+    assert cleaned == cleaned.strip()
+
+
+@settings(max_examples=2000)
+@given(_FEED_TEXT)
+def test_terminal_safe_text_has_no_controls_but_tab_and_newline(text: str) -> None:
+    printed = terminal_safe(text)
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]", printed)
+    assert printed.count("\n") == text.count("\n")

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.errors import ParseError
 from bot.ingest.parse import Parser, parse_and_normalize, parse_feed, repair_encoding, sanitize_xml
@@ -453,3 +455,22 @@ def test_repair_leaves_clean_utf8_as_it_is() -> None:
         body = path.read_bytes()
         if b"\x00" not in body and b"\x1b" not in body:
             assert repair_encoding(body) == body, path.name
+
+
+# Bytes that are not text: controls and everything above ASCII, in any order (most sequences are
+# invalid UTF-8, some are valid letters). Up to 16: with more invalid sequences than the feed
+# has valid letters it counts as written in another charset (repair_encoding leaves it alone).
+_JUNK = st.binary(min_size=1, max_size=16).map(lambda raw: bytes(b if b < 0x20 or b > 0x7F else b | 0x80 for b in raw))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JUNK, st.integers(0, len(_PLACES) - 1))
+def test_any_junk_bytes_in_one_item_leave_the_others_exact(junk: bytes, where: int) -> None:
+    place = _PLACES[where]
+    body = _five_items().replace(f"Tin {place}".encode(), f"Tin {place}".encode() + junk)
+    articles = _articles(body)
+    assert len(articles) == len(_PLACES)
+    for n, (article, name) in enumerate(zip(articles, _PLACES, strict=True)):
+        if n != where:
+            assert article.title == f"Tin {name} số {n}"
+        assert article.summary == f"Người dân {name} đón nhận"

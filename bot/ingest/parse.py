@@ -68,9 +68,6 @@ _SINGLE_BYTE = re.compile(r"ascii|latin_1|cp(?:4|8|12)\d\d|iso8859_\d+|koi8_\w|m
 # stays in ISO-2022 charsets, whose letters it switches.
 _FORBIDDEN_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 _FORBIDDEN_BUT_ESC = _FORBIDDEN_BYTES.replace(b"\x1b", b"")
-# Past this share of bad sequences the feed is in another charset than the one declared
-# (feedparser's fallback then guesses it), not UTF-8 with a few bad bytes.
-_MAX_BAD_SHARE = 0.01
 DEFAULT_PARSE_BUDGET = 10.0  # polling.parse_timeout
 
 
@@ -179,14 +176,18 @@ def _is_utf8(body: bytes) -> bool:
 
 
 def _valid_utf8(body: bytes) -> bytes:
-    """`body` with invalid UTF-8 sequences replaced by U+FFFD; as it is when it is valid or mostly not UTF-8."""
+    """`body` with invalid UTF-8 sequences replaced by U+FFFD; as it is when it is valid or mostly not UTF-8.
+
+    Fewer valid non-ASCII letters than invalid sequences means another charset than the one
+    declared (real windows-1258 Vietnamese is almost all invalid UTF-8): feedparser's fallback
+    then guesses it, where U+FFFD would replace every letter.
+    """
     if _is_utf8(body):
         return body
     text = body.decode("utf-8", errors="replace")
     bad = text.count("\ufffd") - body.count("\ufffd".encode())
-    if bad > _MAX_BAD_SHARE * len(body):
-        return body
-    return text.encode("utf-8")
+    valid = len(text) - len(text.encode("ascii", errors="ignore")) - bad
+    return text.encode("utf-8") if valid >= bad else body
 
 
 def parse_feed(body: bytes, base_url: str) -> ParsedFeed:
