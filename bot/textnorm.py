@@ -7,6 +7,9 @@ Three forms, each a pure function of the text:
   because outlets use both placements for the same word.
 - `fold_vietnamese`: every Latin letter with marks reduced to its base letter,
   `đ`→`d` included (it has no Unicode decomposition, so NFD-and-strip misses it).
+
+And the characters feed text may not carry (`drop_hidden`) or a terminal may not be sent
+(`terminal_safe`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,30 @@ import re
 import unicodedata
 
 _TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+
+
+# Characters a feed can send that no reader should get: C0/C1 controls other than the
+# whitespace `str.split` turns into spaces (ESC and BEL drive terminals), bidi overrides,
+# embeddings, isolates and marks (a right-to-left override reverses what a title appears to
+# say), the private-use area (the search engine marks matches with U+E000/U+E001), and the
+# zero-width characters CMS editors leave in titles. Vietnamese needs none of them (ZWJ/ZWNJ,
+# which emoji need, stay).
+_CONTROLS = "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_HIDDEN = re.compile(f"[{_CONTROLS}{_BIDI}\ue000-\uf8ff\u200b\u2060\ufeff\u00ad]")
+# What must not reach a terminal from stored text: every control but tab and newline
+# (`\r` rewrites the line it ends), and the bidi controls.
+_TERMINAL_UNSAFE = re.compile(f"[{_CONTROLS}\x0b-\x0d\x1c-\x1f\x85{_BIDI}]")
+
+
+def drop_hidden(text: str) -> str:
+    """`text` without control, bidi, private-use and zero-width characters (whitespace stays)."""
+    return _HIDDEN.sub("", text)
+
+
+def terminal_safe(text: str) -> str:
+    """`text` fit to print: control and bidi characters dropped, tabs and newlines kept."""
+    return _TERMINAL_UNSAFE.sub("", text)
 
 
 def nfc(text: str) -> str:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.ingest.dates import parse_date
 from bot.ingest.htmltext import first_image, html_to_text
 from bot.ingest.normalize import (
     FUTURE_ALLOWANCE,
+    MAX_TITLE,
     canonical_url,
     clean_text,
     normalize_entries,
@@ -20,6 +24,7 @@ from bot.ingest.normalize import (
     url_key,
 )
 from bot.models import ParsedFeed, RawEntry
+from bot.textnorm import terminal_safe
 from tests.corpus import CORPUS
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -226,15 +231,47 @@ def _normalize(feed: ParsedFeed, fetched_at: datetime = FETCHED) -> list:
 
 def test_future_dates_are_clamped_to_fetch_time_plus_allowance() -> None:
     feed = _feed(
-        _entry(link="https://vov.vn/a", published_raw="Tue, 01 Dec 2026 10:00:00 +0700"),
+        # 7 hours ahead: a local time sent as UTC, the zone mistake outlets make
+        _entry(link="https://vov.vn/a", published_raw="Mon, 23 Nov 2026 17:00:00 +0700"),
         _entry(link="https://vov.vn/b", published_raw="Mon, 23 Nov 2026 10:05:00 +0700"),
         _entry(link="https://vov.vn/c", published_raw="Mon, 23 Nov 2026 09:00:00 +0700"),
     )
-    far, near, past = _normalize(feed)
-    assert far.published_at == FETCHED + FUTURE_ALLOWANCE
+    ahead, near, past = _normalize(feed)
+    assert ahead.published_at == FETCHED + FUTURE_ALLOWANCE
     assert near.published_at == datetime(2026, 11, 23, 10, 5, tzinfo=ICT)  # 5 min ahead: clock skew
     assert past.published_at == datetime(2026, 11, 23, 9, 0, tzinfo=ICT)
-    assert all(a.published_at <= a.fetched_at + FUTURE_ALLOWANCE for a in (far, near, past))
+    assert all(a.published_at <= a.fetched_at + FUTURE_ALLOWANCE for a in (ahead, near, past))
+    assert all(a.dated for a in (ahead, near, past))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Thu, 01 Jan 1970 00:00:00 +0000",  # the Unix epoch: a CMS's empty date
+        "Mon, 01 Jan 1900 00:00:00 +0700",
+        "1989-12-31T23:59:59+07:00",
+        "Tue, 01 Jan 2999 00:00:00 +0700",  # a placeholder far ahead
+        "Wed, 25 Nov 2026 10:00:00 +0700",  # the day after tomorrow (fetched on the 23rd)
+        "11/25/2026 10:00:00 AM",
+    ],
+)
+def test_absurd_dates_become_the_fetch_time_and_the_article_undated(raw: str) -> None:
+    (article,) = _normalize(_feed(_entry(title="Hà Nội công bố lịch thi", published_raw=raw)))
+    assert article.published_at == FETCHED
+    assert not article.dated
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Mon, 01 Jan 1990 08:00:00 +0700", datetime(1990, 1, 1, 8, 0, tzinfo=ICT)),
+        ("Tue, 24 Nov 2026 09:00:00 +0700", FETCHED + FUTURE_ALLOWANCE),  # 23 h ahead: clamped, still dated
+    ],
+)
+def test_dates_at_the_edges_of_plausible_are_kept(raw: str, expected: datetime) -> None:
+    (article,) = _normalize(_feed(_entry(published_raw=raw)))
+    assert article.published_at == expected
+    assert article.dated
 
 
 def test_missing_date_is_fetch_time() -> None:
@@ -396,7 +433,7 @@ def test_oversized_text_is_cut_at_a_word() -> None:
     word = "Quảng Ninh "
     entry = _entry(title=word * 500, summary_html="<p>" + word * 2000 + "</p>", author="Tác giả " * 100)
     (article,) = _normalize(_feed(entry))
-    assert 900 < len(article.title) <= 1000
+    assert 280 < len(article.title) <= MAX_TITLE == 300
     assert article.title.endswith("Ninh…") or article.title.endswith("Quảng…")
     assert 4900 < len(article.summary) <= 5000
     assert len(article.author) <= 200
@@ -449,7 +486,8 @@ def test_story_keys_from_folded_text_equal_keys_from_raw_text(text: str) -> None
     [
         ("Mon, 23 Nov 2026 09:00:00 +0700", True),
         ("23/11/2026 09:00", True),
-        ("Tue, 01 Dec 2026 10:00:00 +0700", True),  # in the future: clamped, but the feed did date it
+        ("Mon, 23 Nov 2026 20:00:00 +0700", True),  # hours ahead: clamped, but the feed did date it
+        ("Tue, 01 Dec 2026 10:00:00 +0700", False),  # over a day ahead: no usable date
         (None, False),
         ("", False),
         ("   ", False),
@@ -462,3 +500,95 @@ def test_an_article_without_a_usable_date_is_flagged_undated(published_raw: str 
     assert article.dated is dated
     if not dated:
         assert article.published_at == FETCHED  # the time it was first seen
+
+
+def test_items_sharing_a_guid_with_different_links_are_all_kept() -> None:
+    # A CMS that gives every item its channel's id: 20 items, one <guid>.
+    feed = _feed(*(_entry(title=f"Đắk Lắk: tin {n}", link=f"/tin-{n}.vov", guid="vov-kinh-te") for n in range(20)))
+    articles = _normalize(feed)
+    assert len(articles) == 20
+    assert len({a.guid for a in articles}) == 20
+    assert all(a.guid == f"vov-kinh-te {a.url}" for a in articles)
+    assert _normalize(feed) == articles  # the same bytes polled again give the same identities
+
+
+def test_a_shared_guid_with_the_same_link_is_one_item_and_a_lone_guid_stays() -> None:
+    feed = _feed(
+        _entry(title="Đồng Tháp mùa nước nổi", link="/a.vov", guid="g-1"),
+        _entry(title="Đồng Tháp mùa nước nổi (cập nhật)", link="/a.vov", guid="g-1"),
+        _entry(title="Huế", link="/b.vov", guid="g-2"),
+    )
+    first, other = _normalize(feed)
+    assert (first.title, first.guid) == ("Đồng Tháp mùa nước nổi", "g-1")
+    assert other.guid == "g-2"
+
+
+HIDDEN = [
+    "\x1b",  # ESC, which starts every terminal control sequence
+    "\x07",  # BEL
+    "\x00\x08\x7f\x9b",  # NUL, backspace, DEL, the C1 CSI
+    "\u202e\u202d\u202a\u202b\u202c",  # bidi override / embedding / pop
+    "\u2066\u2067\u2068\u2069\u200e\u200f",  # bidi isolates and marks
+    "\ue000\ue001\uf8ff",  # private use: the search engine's own highlight marks among them
+    "\u200b\u2060\ufeff\u00ad",  # zero-width space, word joiner, BOM, soft hyphen
+]
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_hidden_characters_never_reach_titles_summaries_or_authors(hidden: str) -> None:
+    entry = _entry(
+        title=f"Đà{hidden} Nẵng khai mạc lễ hội",
+        summary_html=f"<p>Hà Nội{hidden} mưa lớn &#x1b;&#7;</p>",
+        author=f"Nguyễn{hidden} Văn Đức",
+    )
+    (article,) = _normalize(_feed(entry))
+    assert article.title == "Đà Nẵng khai mạc lễ hội"
+    assert article.summary == "Hà Nội mưa lớn"
+    assert article.author == "Nguyễn Văn Đức"
+
+
+def test_tabs_and_newlines_in_titles_become_spaces_not_glue() -> None:
+    (article,) = _normalize(_feed(_entry(title="Cần Thơ:\tđường\r\nsạt lở\x1c\x85ven sông")))
+    assert article.title == "Cần Thơ: đường sạt lở ven sông"
+
+
+def test_a_100_kb_title_is_shortened_at_a_word() -> None:
+    (article,) = _normalize(_feed(_entry(title="Thừa Thiên Huế " * 7_000)))
+    assert len(article.title) <= MAX_TITLE
+    assert article.title.startswith("Thừa Thiên Huế Thừa")
+    assert article.title.endswith(("Thừa…", "Thiên…", "Huế…"))
+
+
+@pytest.mark.parametrize("bad", ["\x1b", "\x07", "\u202e", "\x9b"])
+def test_control_and_bidi_characters_in_links_are_percent_encoded(bad: str) -> None:
+    url = canonical_url(f"https://vov.vn/tin{bad}moi.html")
+    assert url.startswith("https://vov.vn/tin%")
+    assert url.endswith("moi.html")
+    assert bad not in url
+
+
+_HIDDEN_CHARS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2069\ue000-\uf8ff\ufeff\u00ad]"
+)
+# Vietnamese letters among every kind of character a feed can send, hidden ones weighted up.
+_FEED_TEXT = st.text(
+    st.sampled_from("Đđàáảãạăằắẳẵặâầấẩẫậơờớởỡợưừứửữự \t\n") | st.characters() | st.sampled_from("".join(HIDDEN)),
+    max_size=200,
+)
+
+
+@settings(max_examples=2000)
+@given(_FEED_TEXT)
+def test_clean_text_never_keeps_a_hidden_character(text: str) -> None:
+    cleaned = clean_text(text)
+    assert not _HIDDEN_CHARS.search(cleaned)
+    assert cleaned == unicodedata.normalize("NFC", cleaned)
+    assert cleaned == cleaned.strip()
+
+
+@settings(max_examples=2000)
+@given(_FEED_TEXT)
+def test_terminal_safe_text_has_no_controls_but_tab_and_newline(text: str) -> None:
+    printed = terminal_safe(text)
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]", printed)
+    assert printed.count("\n") == text.count("\n")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 import tracemalloc
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.errors import ParseError
-from bot.ingest.parse import Parser, parse_and_normalize, parse_feed, sanitize_xml
+from bot.ingest.parse import Parser, parse_and_normalize, parse_feed, repair_encoding, sanitize_xml
 from tests.corpus import CORPUS
 
 ICT = timezone(timedelta(hours=7))
@@ -357,3 +360,117 @@ async def test_pool_keeps_the_event_loop_responsive() -> None:
         pool.close()
     assert result == expected
     assert longest_gap < inline_seconds / 2, (longest_gap, inline_seconds)
+
+
+# --- bytes that are not what they claim: a bad byte costs at most its own item ---------------
+
+_PLACES = ["Hà Nội", "Đà Nẵng", "Cần Thơ", "Huế", "Điện Biên"]
+
+
+def _five_items() -> bytes:
+    return _rss(
+        "".join(
+            f"<item><title>Tin {place} số {n}</title><link>https://vov.vn/{n}.vov</link>"
+            f"<description>Người dân {place} đón nhận</description></item>"
+            for n, place in enumerate(_PLACES)
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b"\xff", b"\xc3", b"\xe1\xbb", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80", b"\xc0\xaf", b"\x80\x80\x80"],
+)
+def test_an_invalid_utf8_sequence_garbles_only_its_own_text(bad: bytes) -> None:
+    body = _five_items().replace("Tin Cần Thơ".encode(), "Tin Cần".encode() + bad + " Thơ".encode())
+    articles = _articles(body)
+    assert [a.title for a in articles if "Cần" not in a.title] == [
+        f"Tin {place} số {n}" for n, place in enumerate(_PLACES) if place != "Cần Thơ"
+    ]
+    (damaged,) = [a for a in articles if "Cần" in a.title]
+    assert damaged.title.startswith("Tin Cần") and damaged.title.endswith("Thơ số 2")
+    assert all(a.summary.startswith("Người dân ") for a in articles)
+
+
+@pytest.mark.parametrize("bad", [b"\x00", b"\x00" * 50, b"\x01\x02\x1b\x07\x0b\x0c\x1f"])
+def test_nul_and_control_bytes_lose_nothing(bad: bytes) -> None:
+    body = _five_items().replace("Tin Huế".encode(), b"Tin" + bad + " Huế".encode())
+    body = body.replace(b"</item><item>", b"</item>" + bad + b"<item>", 1)  # between elements too
+    titles = [a.title for a in _articles(body)]
+    assert len(titles) == 5
+    assert titles == [f"Tin {place} số {n}" for n, place in enumerate(_PLACES)]
+    assert not any(char in "".join(titles) for char in "\x00\x01\x07\x1b")
+
+
+def _vtv_declared(charset: str) -> bytes:
+    body = (CORPUS / "vtv.rss").read_bytes()
+    assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"')
+    return body.replace(b'encoding="UTF-8"', f'encoding="{charset}"'.encode(), 1)
+
+
+@pytest.mark.parametrize("charset", ["windows-1258", "WINDOWS-1258", "iso-8859-1", "us-ascii"])
+def test_utf8_bytes_declared_as_a_single_byte_charset_are_read_as_utf8(charset: str) -> None:
+    # Every byte of this real VTV sample is defined in windows-1258, so the declared charset
+    # reads it without an error, as mojibake: `Viá»‡t` for `Việt`.
+    expected = [(a.title, a.summary) for a in _articles((CORPUS / "vtv.rss").read_bytes())]
+    assert any("ệ" in title for title, _summary in expected)
+    assert [(a.title, a.summary) for a in _articles(_vtv_declared(charset))] == expected
+
+
+def _cp1258(text: str) -> bytes:
+    """`text` as windows-1258 writes Vietnamese: base letters it has (ơ, ư, â, đ…), tone marks apart."""
+    out = b""
+    for char in text:
+        try:
+            out += char.encode("cp1258")
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", char)
+            tone = "".join(c for c in parts if c in "\u0300\u0301\u0303\u0309\u0323")
+            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in tone))
+            out += base.encode("cp1258") + tone.encode("cp1258")
+    return out
+
+
+def test_a_real_windows_1258_feed_is_still_read_in_windows_1258() -> None:
+    title = "Thời tiết Hà Nội: mưa rào và dông ở Điện Biên"
+    body = _rss(f"<item><title>{title}</title><link>https://vov.vn/1.vov</link></item>")
+    body = _cp1258(body.replace(b'encoding="UTF-8"', b'encoding="windows-1258"').decode())
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")
+    assert repair_encoding(body) == body
+    (article,) = _articles(body)
+    assert article.title == title
+
+
+def test_a_feed_mostly_not_utf8_is_left_to_the_charset_fallback() -> None:
+    # Declared UTF-8 (or not at all) but written in windows-1258 throughout: turning every
+    # letter into U+FFFD would lose more than feedparser's own guess does.
+    body = _rss("<item><title>Thời tiết Hà Nội</title><link>https://vov.vn/1.vov</link></item>")
+    legacy = _cp1258(body.decode())
+    assert repair_encoding(legacy) == legacy
+
+
+def test_repair_leaves_clean_utf8_as_it_is() -> None:
+    for path in sorted(CORPUS.glob("*.rss")):
+        body = path.read_bytes()
+        if b"\x00" not in body and b"\x1b" not in body:
+            assert repair_encoding(body) == body, path.name
+
+
+# Bytes that are not text: controls and everything above ASCII, in any order (most sequences are
+# invalid UTF-8, some are valid letters). Up to 16: with more invalid sequences than the feed
+# has valid letters it counts as written in another charset (repair_encoding leaves it alone).
+_JUNK = st.binary(min_size=1, max_size=16).map(lambda raw: bytes(b if b < 0x20 or b > 0x7F else b | 0x80 for b in raw))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JUNK, st.integers(0, len(_PLACES) - 1))
+def test_any_junk_bytes_in_one_item_leave_the_others_exact(junk: bytes, where: int) -> None:
+    place = _PLACES[where]
+    body = _five_items().replace(f"Tin {place}".encode(), f"Tin {place}".encode() + junk)
+    articles = _articles(body)
+    assert len(articles) == len(_PLACES)
+    for n, (article, name) in enumerate(zip(articles, _PLACES, strict=True)):
+        if n != where:
+            assert article.title == f"Tin {name} số {n}"
+        assert article.summary == f"Người dân {name} đón nhận"

@@ -27,6 +27,7 @@ from bot.services.sources import FeedResult, add_feeds
 from bot.store.db import open_db, open_readonly
 from bot.store.queries import active_feed_urls, outlets
 from bot.store.sources import SourceStatus, due_feeds, polling_health, source_statuses
+from bot.textnorm import terminal_safe
 
 log = logging.getLogger("mediabot")
 
@@ -62,7 +63,7 @@ def _print_report(report: PollReport) -> int:
         f"unchanged, {len(report.failed)} failed"
     )
     for outcome in sorted(report.failed, key=lambda o: (o.source_id, o.url)):
-        print(f"  FAILED {outcome.source_id} {outcome.url}: {outcome.error}")
+        print(terminal_safe(f"  FAILED {outcome.source_id} {outcome.url}: {outcome.error}"))
     if len(report.failed) == len(report.outcomes):
         print(f"error: every feed failed ({len(report.failed)} of {len(report.outcomes)})", file=sys.stderr)
         return 1
@@ -115,11 +116,13 @@ def _hit_json(hit: SearchHit) -> str:
 
 def _hit_text(hit: SearchHit, tty: bool) -> str:
     start, end = ("\033[1m", "\033[0m") if tty else ("«", "»")
-    snippet = hit.snippet.replace(MARK_START, start).replace(MARK_END, end)
+    # Stored text is printed through terminal_safe: rows stored before ingest dropped ESC/BEL.
+    snippet = terminal_safe(hit.snippet).replace(MARK_START, start).replace(MARK_END, end)
     when = hit.published_at.strftime("%d/%m/%Y %H:%M")
     if not hit.dated:  # the time is when it was first seen, not when it was published (as chat says)
         when = f"no date (first seen {when})"
-    return f"{hit.title}\n  {hit.source_name} · {when} · {hit.url}\n  {snippet}"
+    title, source, url = terminal_safe(hit.title), terminal_safe(hit.source_name), terminal_safe(hit.url)
+    return f"{title}\n  {source} · {when} · {url}\n  {snippet}"
 
 
 def search(config: Config, db_path: str, query: str, *, limit: int, as_json: bool) -> int:
@@ -201,7 +204,7 @@ def _source_text(row: SourceStatus, state: str) -> str:
         reason = _NOT_POLLED.get(state, row.last_error)
     detail = f" — {reason}" if reason else ""
     feeds = "".join(f"\n    {url}" for url in row.urls)  # indented: `grep -v '^ '` keeps one line per outlet
-    return f"{row.id:<20} {state:<11} {count(row.articles, 'article'):>16}  {row.name}{detail}{feeds}"
+    return terminal_safe(f"{row.id:<20} {state:<11} {count(row.articles, 'article'):>16}  {row.name}{detail}{feeds}")
 
 
 def import_opml(config: Config, db_path: str, file: Path) -> int:

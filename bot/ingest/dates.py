@@ -20,9 +20,10 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
-# Years outside this range come from broken CMS defaults (0001-01-01, 2099 placeholders
-# are clamped later by normalize); before 1970 the store's Unix-second columns go negative.
-_MIN_YEAR = 1970
+# Years outside this range come from broken CMS defaults (0001-01-01, 1900, the Unix epoch
+# 1970-01-01; no outlet we read published online before 1990); 2099 placeholders are
+# caught later by normalize, which knows the fetch time.
+_MIN_YEAR = 1990
 _MAX_YEAR = 2200
 
 # `GMT+7`, `UTC+07:00`, `GMT-3` → `+0700` style; parsedate_tz knows none of them.

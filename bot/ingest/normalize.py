@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import html as htmllib
 import re
+from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from bot.ingest.dates import parse_date
@@ -22,6 +24,9 @@ from bot.textnorm import fold_vietnamese, nfc
 # forever and break the store's assumption that ids grow with publication time
 # (its rowid-range recency optimisation); a small allowance covers clock skew.
 FUTURE_ALLOWANCE = timedelta(minutes=10)
+# Further ahead than a day no zone mistake reaches (a 2999 placeholder, a scheduled post):
+# the date is not used at all, the article counts as undated (shown as such in chat).
+FUTURE_LIMIT = timedelta(days=1)
 
 _TRACKING_PARAMS = frozenset(
     {
@@ -50,9 +55,15 @@ _TRACKING_PREFIXES = ("utm_", "zalo")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ABSOLUTE = ("http://", "https://")
 _URL_LAYOUT = re.compile(r"[\t\r\n]")  # WHATWG: tabs and newlines inside a URL are dropped
+# Controls and bidi controls left in a link are percent-encoded: shown raw they drive a
+# terminal or reverse what the link appears to say.
+_URL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # A URL canonical_url would give back unchanged: lowercase http(s) scheme and host (no
 # credentials, port or trailing dot), a path, no query, fragment, space or control character.
-_ALREADY_CANONICAL = re.compile(r"https?://[0-9a-z](?:[0-9a-z.-]*[0-9a-z-])?/[^\s?#\x00-\x1f\x7f]*\Z")
+_ALREADY_CANONICAL = re.compile(
+    "https?://[0-9a-z](?:[0-9a-z.-]*[0-9a-z-])?/"
+    "[^\\s?#\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*\\Z"
+)
 
 _BLOCK_TAG = re.compile(r"(?=</?\s*(?:br|p|div|li|h[1-6]|tr|td)\b)", re.IGNORECASE)  # sub(" "): see htmltext
 _MAX_UNESCAPE = 4
@@ -60,7 +71,7 @@ _WORD = re.compile(r"[^\W_]+")
 _TEXT_KEY_MIN = 80
 _TEXT_KEY_SPAN = 300
 # A hostile or broken feed can put megabytes in one element; nothing we show or search needs more.
-MAX_TITLE = 1_000
+MAX_TITLE = 300  # what chat shows (bot.telegram.format.MAX_TITLE); real titles stay under 150
 MAX_SUMMARY = 5_000
 MAX_AUTHOR = 200
 _DERIVED_TITLE = 120  # a title-less item (allowed in RSS 2.0) is shown by the start of its text
@@ -82,7 +93,7 @@ def canonical_url(url: str, base: str | None = None) -> str:
 
 
 def _rebuilt_url(url: str, base: str | None) -> str:
-    url = _URL_LAYOUT.sub("", url).strip().replace(" ", "%20")
+    url = _URL_UNSAFE.sub(_percent_encoded, _URL_LAYOUT.sub("", url).strip()).replace(" ", "%20")
     if not url or len(url) > MAX_URL:
         return ""
     try:
@@ -101,6 +112,10 @@ def _rebuilt_url(url: str, base: str | None) -> str:
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         host = f"{host}:{port}"
     return urlunsplit((scheme, host, parts.path or "/", _strip_tracking(parts.query), ""))
+
+
+def _percent_encoded(match: re.Match[str]) -> str:
+    return quote(match.group(), safe="")
 
 
 def _strip_tracking(query: str) -> str:
@@ -164,7 +179,11 @@ def story_text_key(summary: str, *, folded: bool = False) -> str | None:
 def normalize_entries(
     feed: ParsedFeed, *, source_id: str, feed_url: str, fetched_at: datetime, tz: ZoneInfo
 ) -> list[Article]:
-    """Clean articles from a parsed feed, in feed order, one per URL (the first wins)."""
+    """Clean articles from a parsed feed, in feed order, one per URL (the first wins).
+
+    GUIDs shared by items with different links (a CMS giving every item the same one) are
+    made distinct by the link, so the store keeps each item; a lone GUID stays as it is.
+    """
     if fetched_at.tzinfo is None:
         fetched_at = fetched_at.replace(tzinfo=UTC)
     base = _base_url(feed, feed_url)
@@ -179,7 +198,15 @@ def normalize_entries(
             continue
         seen.add(key)
         articles.append(article)
-    return articles
+    return _distinct_guids(articles)
+
+
+def _distinct_guids(articles: list[Article]) -> list[Article]:
+    """Articles of one feed with each shared GUID extended by the article's URL (URLs have no spaces)."""
+    shared = {guid for guid, times in Counter(a.guid for a in articles).items() if times > 1}
+    if not shared:
+        return articles
+    return [replace(a, guid=f"{a.guid} {a.url}") if a.guid in shared else a for a in articles]
 
 
 def _base_url(feed: ParsedFeed, feed_url: str) -> str:
@@ -200,6 +227,8 @@ def _article(
     title = _shorten(clean_text(entry.title), MAX_TITLE) or _shorten(summary, _DERIVED_TITLE) or url
     guid = nfc(entry.guid.strip())
     published = parse_date(entry.published_raw, tz, fallback=fetched_at)
+    if published > fetched_at + FUTURE_LIMIT:
+        published = fetched_at
     return Article(
         source_id=source_id,
         url=url,
