@@ -4,6 +4,13 @@ A feed URL comes from an administrator or a /addsource command; without this
 guard the bot could be pointed at the office router, a cloud metadata service
 (169.254.169.254) or a database on localhost. The check runs on the addresses
 the name RESOLVES to, because a public-looking name can point anywhere.
+
+Checking is not enough on its own: httpx would resolve the name a second time to
+connect, and a name that answers a public address first and 127.0.0.1 next (DNS
+rebinding) reached the loopback server. `PinnedBackend` is the connection layer of the
+fetcher: it resolves once, checks every address and connects to a checked one, so no
+second lookup happens. TLS SNI and the Host header keep the name (httpcore takes them
+from the URL, not from the address connected to).
 """
 
 from __future__ import annotations
@@ -11,11 +18,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
+
+import httpcore
 
 from bot.errors import BlockedAddress, FetchError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
 
 
 def split_http_url(url: str) -> tuple[str, str, int]:
@@ -70,16 +81,69 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return addresses
 
 
-async def check_url(url: str, *, allow_private: bool = False) -> None:
-    """Validate scheme and host of `url`; unless `allow_private`, refuse non-public resolved IPs."""
-    _scheme, host, port = split_http_url(url)
-    if allow_private:
-        return
-    for ip in await resolve(host, port):
+def refuse_blocked(host: str, addresses: Iterable[IPAddress]) -> None:
+    """Raise BlockedAddress naming the first non-public address of `host`, if any."""
+    for ip in addresses:
         if is_blocked_ip(ip):
             raise BlockedAddress(
                 f"refusing private address {ip} for host {host} (set polling.allow_private_networks: true to allow)"
             )
+
+
+async def check_url(url: str, *, allow_private: bool = False, resolver: Resolver = resolve) -> None:
+    """Validate scheme and host of `url`; unless `allow_private`, refuse non-public resolved IPs."""
+    _scheme, host, port = split_http_url(url)
+    if not allow_private:
+        refuse_blocked(host, await resolver(host, port))
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's connection layer with the address guard inside: one lookup, checked, then used."""
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        resolver: Resolver = resolve,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        self._allow_private = allow_private
+        self._resolver = resolver
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Connect to the first reachable address of `host`, every one of them checked first."""
+        addresses = await self._resolver(host, port)
+        if not self._allow_private:
+            refuse_blocked(host, addresses)
+        failure: Exception = FetchError(f"cannot resolve host {host}")
+        for ip in addresses:
+            try:
+                # The literal address: the inner backend has nothing left to resolve.
+                return await self._inner.connect_tcp(str(ip), port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as err:
+                failure = err
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Never used: feeds are fetched over TCP only."""
+        raise FetchError("unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        """Delegate to the inner backend."""
+        await self._inner.sleep(seconds)
 
 
 async def check_public_url(url: str) -> None:

@@ -1,0 +1,297 @@
+"""Hostile network: DNS rebinding, an HTTP charset, a DOCTYPE inside a comment and servers that drip,
+never end or never finish their headers.
+
+DNS and the routes to public addresses are outside this machine, so they are the only stand-ins:
+`FakeDNS` answers names (a different answer on each lookup, as a rebinding name does) and `Router`
+carries a connection for a public address to a real server on 127.0.0.1. Everything else is real:
+the fetcher, its guard, httpx, TLS, the feed server, the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import ssl
+import threading
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpcore
+import pytest
+import trustme
+import yaml
+
+from bot.config import Polling, config_from_dict
+from bot.errors import BlockedAddress, FetchError
+from bot.ingest.fetch import Fetcher
+from bot.ingest.netguard import IPAddress
+from bot.runtime import Runtime
+from bot.services.admin import AdminError, AdminService
+from bot.store.sources import source_statuses
+from tests.conftest import rss
+from tests.fakes.feed_server import FeedServer
+
+PUBLIC = "93.184.216.34"  # a public address; no packet ever goes there (Router refuses unknown routes)
+OTHER_PUBLIC = "203.119.73.10"
+ORG = {"name": "Sở Thông tin và Truyền thông Đồng Tháp", "timezone": "Asia/Ho_Chi_Minh"}
+
+
+def _feed(title: str = "Báo Đồng Tháp") -> bytes:
+    return rss(title, [("Đắk Lắk đón mưa lớn, đường ngập sâu", "Nội dung", datetime.now(UTC))])
+
+
+class FakeDNS:
+    """Names → successive answers (the last one repeats); every lookup is recorded."""
+
+    def __init__(self, answers: dict[str, list[list[str]]]) -> None:
+        self.answers = answers
+        self.lookups: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[IPAddress]:
+        self.lookups.append(host)
+        try:
+            return [ipaddress.ip_address(host)]
+        except ValueError:
+            pass
+        if host not in self.answers:
+            raise FetchError(f"cannot resolve host {host}")
+        queue = self.answers[host]
+        answer = queue.pop(0) if len(queue) > 1 else queue[0]
+        return [ipaddress.ip_address(a) for a in answer]
+
+
+class Router(httpcore.AsyncNetworkBackend):
+    """The network between here and public addresses: a route leads to a local server, else unreachable."""
+
+    def __init__(self, routes: dict[str, str] | None = None) -> None:
+        self.routes = routes or {}
+        self.attempts: list[tuple[str, int]] = []
+        self._real = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        self.attempts.append((host, port))
+        target = self.routes.get(host, host if ipaddress.ip_address(host).is_loopback else None)
+        if target is None:
+            raise httpcore.ConnectError("network unreachable (no route in tests)")
+        return await self._real.connect_tcp(target, port, timeout, local_address, socket_options)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("no unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+@pytest.fixture
+def srv() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        yield server
+
+
+def guarded(**overrides: Any) -> Polling:
+    """Polling with the guard on (the default): only public addresses."""
+    return Polling(**{"timeout": 3.0, **overrides})
+
+
+# ---------------------------------------------------------------- DNS rebinding
+
+
+async def test_a_rebinding_name_never_reaches_the_loopback_server(srv: FeedServer) -> None:
+    srv.add("/feed.rss", _feed())
+    dns = FakeDNS({"rebind.example.vn": [[PUBLIC], ["127.0.0.1"]]})
+    router = Router()
+    async with Fetcher(guarded(), resolver=dns, connector=router) as fetcher:
+        with pytest.raises(FetchError, match=r"^cannot connect"):
+            await fetcher.fetch(f"http://rebind.example.vn:{srv.port}/feed.rss")
+    assert srv.requests == []
+    assert dns.lookups == ["rebind.example.vn"]  # one lookup: the checked answer is the one used
+    assert router.attempts == [(PUBLIC, srv.port)]
+
+
+async def test_a_name_with_one_private_address_among_public_ones_is_refused(srv: FeedServer) -> None:
+    srv.add("/feed.rss", _feed())
+    dns = FakeDNS({"mixed.example.vn": [[PUBLIC, "127.0.0.1"]]})
+    router = Router({PUBLIC: "127.0.0.1"})
+    async with Fetcher(guarded(), resolver=dns, connector=router) as fetcher:
+        with pytest.raises(BlockedAddress, match=r"^refusing private address 127\.0\.0\.1 for host mixed\.example"):
+            await fetcher.fetch(f"http://mixed.example.vn:{srv.port}/feed.rss")
+    assert (srv.requests, router.attempts) == ([], [])
+
+
+async def test_a_public_name_is_fetched_from_the_checked_address_with_its_host_header(srv: FeedServer) -> None:
+    srv.add("/feed.rss", _feed("Báo Đắk Lắk"))
+    dns = FakeDNS({"baodaklak.example.vn": [[PUBLIC]]})
+    router = Router({PUBLIC: "127.0.0.1"})
+    async with Fetcher(guarded(), resolver=dns, connector=router) as fetcher:
+        result = await fetcher.fetch(f"http://baodaklak.example.vn:{srv.port}/feed.rss")
+        again = await fetcher.fetch(f"http://baodaklak.example.vn:{srv.port}/feed.rss")
+    assert result.status == 200 and "Báo Đắk Lắk".encode() in result.body
+    assert again.status == 200
+    assert [r.headers["host"] for r in srv.requests] == [f"baodaklak.example.vn:{srv.port}"] * 2
+    assert router.attempts == [(PUBLIC, srv.port)]  # the second request reused the checked connection
+
+
+async def test_a_redirect_to_a_rebinding_name_is_pinned_too(srv: FeedServer) -> None:
+    srv.add("/feed.rss", _feed())
+    srv.add("/moved.rss", b"", status=302, headers={"Location": f"http://rebind.example.vn:{srv.port}/feed.rss"})
+    dns = FakeDNS({"tin.example.vn": [[PUBLIC]], "rebind.example.vn": [[OTHER_PUBLIC], ["127.0.0.1"]]})
+    router = Router({PUBLIC: "127.0.0.1"})
+    async with Fetcher(guarded(), resolver=dns, connector=router) as fetcher:
+        with pytest.raises(FetchError, match=r"^cannot connect"):
+            await fetcher.fetch(f"http://tin.example.vn:{srv.port}/moved.rss")
+    assert [r.path for r in srv.requests] == ["/moved.rss"]
+    assert router.attempts == [(PUBLIC, srv.port), (OTHER_PUBLIC, srv.port)]
+
+
+async def test_a_redirect_to_a_private_name_is_refused(srv: FeedServer) -> None:
+    srv.add("/moved.rss", b"", status=301, headers={"Location": "http://router.example.vn/admin"})
+    dns = FakeDNS({"tin.example.vn": [[PUBLIC]], "router.example.vn": [["192.168.1.1"]]})
+    async with Fetcher(guarded(), resolver=dns, connector=Router({PUBLIC: "127.0.0.1"})) as fetcher:
+        with pytest.raises(BlockedAddress, match=r"192\.168\.1\.1 for host router\.example\.vn"):
+            await fetcher.fetch(f"http://tin.example.vn:{srv.port}/moved.rss")
+
+
+# ---------------------------------------------------------------- TLS keeps the name (SNI, certificate)
+
+
+class _TLSFeed:
+    """An HTTPS server on 127.0.0.1 with a certificate for one name; records SNI and Host."""
+
+    def __init__(self, ca: trustme.CA, name: str, body: bytes) -> None:
+        self.sni: list[str | None] = []
+        self.hosts: list[str] = []
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(name).configure_cert(context)
+        context.sni_callback = lambda _sock, server_name, _ctx: self.sni.append(server_name)
+        feed = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                feed.hosts.append(self.headers.get("Host", ""))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _TLSFeed:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_https_to_a_pinned_address_keeps_the_name_for_sni_and_the_certificate() -> None:
+    ca = trustme.CA()
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    with _TLSFeed(ca, "baodongthap.example.vn", _feed("Báo Đồng Tháp")) as tls:
+        dns = FakeDNS({"baodongthap.example.vn": [[PUBLIC]], "khac.example.vn": [[PUBLIC]]})
+        router = Router({PUBLIC: "127.0.0.1"})
+        async with Fetcher(guarded(), resolver=dns, connector=router, verify=client_context) as fetcher:
+            result = await fetcher.fetch(f"https://baodongthap.example.vn:{tls.port}/rss")
+            # The same address under a name the certificate does not cover: verification uses the name.
+            with pytest.raises(FetchError, match=r"^TLS error"):
+                await fetcher.fetch(f"https://khac.example.vn:{tls.port}/rss")
+    assert result.status == 200 and "Báo Đồng Tháp".encode() in result.body
+    assert tls.sni[0] == "baodongthap.example.vn"
+    assert tls.hosts == [f"baodongthap.example.vn:{tls.port}"]
+
+
+# ---------------------------------------------------------------- the same guard through poll and /addsource
+
+
+def _config(tmp_path: Path, sources: list[dict[str, Any]]) -> Any:
+    data = {
+        "organization": ORG,
+        "polling": {"timeout": "3s", "min_interval": "1s"},
+        "access": {"admins": [4242]},
+        "sources": sources,
+    }
+    path = tmp_path / "feeds.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return config_from_dict(data, str(path), path)
+
+
+@pytest.fixture
+async def make_runtime(tmp_path: Path) -> AsyncIterator[Any]:
+    started: list[Runtime] = []
+
+    async def make(sources: list[dict[str, Any]], dns: FakeDNS, router: Router) -> Runtime:
+        runtime = Runtime(_config(tmp_path, sources), tmp_path / "db.sqlite", parser_workers=0)
+        await runtime.start()
+        started.append(runtime)
+        assert runtime.fetcher and runtime.poller
+        await runtime.fetcher.aclose()
+        # The real fetcher of the real config, with DNS and the routes outside replaced.
+        runtime.fetcher = Fetcher(runtime.config.polling, resolver=dns, connector=router)
+        runtime.poller.fetcher = runtime.fetcher
+        return runtime
+
+    yield make
+    for runtime in started:
+        await runtime.aclose()
+
+
+async def test_poll_of_a_rebinding_source_stores_nothing_and_says_why(srv: FeedServer, make_runtime: Any) -> None:
+    srv.add("/feed.rss", _feed())
+    dns = FakeDNS({"rebind.example.vn": [[PUBLIC], ["127.0.0.1"]], "baodaklak.example.vn": [[OTHER_PUBLIC]]})
+    sources = [
+        {"id": "rebind", "name": "Báo Giả", "url": f"http://rebind.example.vn:{srv.port}/feed.rss"},
+        {"id": "daklak", "name": "Báo Đắk Lắk", "url": f"http://baodaklak.example.vn:{srv.port}/feed.rss"},
+    ]
+    runtime = await make_runtime(sources, dns, Router({OTHER_PUBLIC: "127.0.0.1"}))
+    assert runtime.poller
+    report = await runtime.poller.poll(only_due=False)
+    outcomes = {o.source_id: o for o in report.outcomes}
+    assert outcomes["rebind"].status == "failed" and outcomes["daklak"].new_articles == 1
+    assert [r.headers["host"] for r in srv.requests] == [f"baodaklak.example.vn:{srv.port}"]
+    health = {s.id: s for s in await runtime.read(lambda rt: source_statuses(rt.reader()))}
+    assert health["rebind"].last_error.startswith("cannot connect")
+
+
+async def test_addsource_preview_of_a_rebinding_name_never_reaches_loopback(srv: FeedServer, make_runtime: Any) -> None:
+    srv.add("/feed.rss", _feed("Báo Giả Mạo"))
+    dns = FakeDNS({"rebind.example.vn": [[PUBLIC], ["127.0.0.1"]], "private.example.vn": [["10.1.2.3"]]})
+    admin = AdminService(await make_runtime([], dns, Router()))
+    with pytest.raises(AdminError) as info:
+        await admin.preview_feed(f"http://rebind.example.vn:{srv.port}/feed.rss")
+    assert info.value.code == "fetch_failed"
+    with pytest.raises(AdminError) as blocked:
+        await admin.preview_feed(f"http://private.example.vn:{srv.port}/feed.rss")
+    assert (blocked.value.code, blocked.value.detail.split(" (")[0]) == (
+        "private_address",
+        "refusing private address 10.1.2.3 for host private.example.vn",
+    )
+    assert srv.requests == []
+    assert dns.lookups == ["rebind.example.vn", "private.example.vn"]
+
+
+async def test_addsource_preview_of_a_public_name_works(srv: FeedServer, make_runtime: Any) -> None:
+    srv.add("/feed.rss", _feed("Báo Đồng Tháp điện tử"))
+    dns = FakeDNS({"baodongthap.example.vn": [[PUBLIC]]})
+    admin = AdminService(await make_runtime([], dns, Router({PUBLIC: "127.0.0.1"})))
+    preview = await admin.preview_feed(f"http://baodongthap.example.vn:{srv.port}/feed.rss")
+    assert (preview.title, preview.items) == ("Báo Đồng Tháp điện tử", 1)
