@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import itertools
+import sqlite3
 import ssl
 import threading
+import unicodedata
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,13 +28,15 @@ import trustme
 import yaml
 
 from bot.config import Polling, config_from_dict
-from bot.errors import BlockedAddress, FetchError
+from bot.errors import BlockedAddress, FetchError, ParseError
 from bot.ingest.fetch import Fetcher
 from bot.ingest.netguard import IPAddress
+from bot.ingest.parse import parse_feed, sanitize_xml
 from bot.runtime import Runtime
 from bot.services.admin import AdminError, AdminService
 from bot.store.sources import source_statuses
-from tests.conftest import rss
+from tests.cli import mediabot
+from tests.conftest import ConfigWriter, rss
 from tests.fakes.feed_server import FeedServer
 
 PUBLIC = "93.184.216.34"  # a public address; no packet ever goes there (Router refuses unknown routes)
@@ -223,10 +228,10 @@ async def test_https_to_a_pinned_address_keeps_the_name_for_sni_and_the_certific
 # ---------------------------------------------------------------- the same guard through poll and /addsource
 
 
-def _config(tmp_path: Path, sources: list[dict[str, Any]]) -> Any:
+def _config(tmp_path: Path, sources: list[dict[str, Any]], *, allow_private: bool = False) -> Any:
     data = {
         "organization": ORG,
-        "polling": {"timeout": "3s", "min_interval": "1s"},
+        "polling": {"timeout": "3s", "min_interval": "1s", "allow_private_networks": allow_private},
         "access": {"admins": [4242]},
         "sources": sources,
     }
@@ -295,3 +300,133 @@ async def test_addsource_preview_of_a_public_name_works(srv: FeedServer, make_ru
     admin = AdminService(await make_runtime([], dns, Router({PUBLIC: "127.0.0.1"})))
     preview = await admin.preview_feed(f"http://baodongthap.example.vn:{srv.port}/feed.rss")
     assert (preview.title, preview.items) == ("Báo Đồng Tháp điện tử", 1)
+
+
+# ---------------------------------------------------------------- the HTTP charset
+
+
+TITLE_VN = "Đồng Tháp: lũ về sớm, người dân khẩn trương gia cố đê bao"
+ITEM_VN = "Quảng Ngãi hỗ trợ ngư dân bị thiệt hại do bão số 13"
+
+
+def to_cp1258(text: str) -> bytes:
+    """Vietnamese in Windows-1258, as its writers produce it: base letters, then tone marks where no
+    precomposed letter exists (Python's codec only maps characters one to one)."""
+    return b"".join(_cp1258_char(char) for char in unicodedata.normalize("NFC", text))
+
+
+def _cp1258_char(char: str) -> bytes:
+    base, *marks = unicodedata.normalize("NFD", char)
+    # Compose the base with as many of its marks as the code page has a letter for (ê, ơ, ư…),
+    # and write the rest (tones) as combining marks.
+    for size in range(len(marks), -1, -1):
+        for inner in itertools.combinations(marks, size):
+            outer = [m for m in marks if m not in inner]
+            try:
+                return (unicodedata.normalize("NFC", base + "".join(inner)) + "".join(outer)).encode("cp1258")
+            except UnicodeEncodeError:
+                continue
+    raise ValueError(f"{char!r} has no Windows-1258 form")
+
+
+def _plain_rss(title: str, item: str, declaration: str = '<?xml version="1.0"?>') -> str:
+    return (
+        f'{declaration}<rss version="2.0"><channel><title>{title}</title><link>https://baodongthap.example.vn/</link>'
+        f"<item><title>{item}</title><link>https://baodongthap.example.vn/tin/1</link>"
+        "<pubDate>Mon, 30 Nov 2026 08:00:00 +0700</pubDate></item></channel></rss>"
+    )
+
+
+def _titles(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return [row[0] for row in conn.execute("SELECT title FROM articles ORDER BY id")]
+
+
+def test_a_feed_whose_only_charset_is_the_http_header_is_read_in_it(
+    write_config: ConfigWriter, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    body = to_cp1258(_plain_rss(TITLE_VN, ITEM_VN))
+    assert b"\xcc" in body or b"\xec" in body  # combining tone marks, as real cp1258 text has
+    url = feed_server.add("/cp1258.rss", body, content_type="text/xml; charset=windows-1258")
+    config = write_config(sources=[{"id": "dongthap", "name": "Báo Đồng Tháp", "url": url}])
+    proc = mediabot(config, tmp_path / "db.sqlite", "poll", "--once")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _titles(tmp_path / "db.sqlite") == [ITEM_VN]
+
+
+async def test_the_http_charset_reaches_the_addsource_preview_too(srv: FeedServer, tmp_path: Path) -> None:
+    body = to_cp1258(_plain_rss(TITLE_VN, ITEM_VN))
+    url = srv.add("/cp1258.rss", body, content_type="text/xml; charset=cp1258")
+    runtime = Runtime(_config(tmp_path, [], allow_private=True), tmp_path / "db.sqlite", parser_workers=0)
+    await runtime.start()
+    try:
+        preview = await AdminService(runtime).preview_feed(url)
+    finally:
+        await runtime.aclose()
+    assert (preview.title, preview.sample_titles) == (TITLE_VN, (ITEM_VN,))
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        # The declaration and the bytes agree: a wrong header does not win.
+        (
+            _plain_rss(TITLE_VN, ITEM_VN, '<?xml version="1.0" encoding="utf-8"?>').encode(),
+            "text/xml; charset=windows-1258",
+        ),
+        # No declaration, valid UTF-8 (XML's default): the header is a server default nobody set.
+        (_plain_rss(TITLE_VN, ITEM_VN).encode(), "application/rss+xml; charset=windows-1258"),
+        # The declaration says windows-1258 and the bytes are that: the header is not needed.
+        (to_cp1258(_plain_rss(TITLE_VN, ITEM_VN, '<?xml version="1.0" encoding="windows-1258"?>')), "text/xml"),
+        # The declaration is wrong (the bytes are not UTF-8), the header is right.
+        (
+            to_cp1258(_plain_rss(TITLE_VN, ITEM_VN, '<?xml version="1.0" encoding="utf-8"?>')),
+            "text/xml; charset=windows-1258",
+        ),
+        # An unknown charset is ignored.
+        (_plain_rss(TITLE_VN, ITEM_VN).encode(), "text/xml; charset=klingon-8"),
+    ],
+)
+def test_charset_precedence(body: bytes, content_type: str) -> None:
+    feed = parse_feed(body, "https://baodongthap.example.vn/rss", content_type)
+    # NFC is normalize's job (the next stage); cp1258 text decodes with combining tones.
+    titles = (unicodedata.normalize("NFC", feed.title), unicodedata.normalize("NFC", feed.entries[0].title))
+    assert titles == (TITLE_VN, ITEM_VN)
+
+
+# ---------------------------------------------------------------- DOCTYPE inside a leading comment
+
+
+COMMENTED_DOCTYPE = (
+    '<?xml version="1.0" encoding="utf-8"?>\n'
+    '<!-- <!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+    '"http://my.netscape.com/publish/formats/rss-0.91.dtd"> -->\n'
+    '<!--\n<!ENTITY ban "Ban Tuyên giáo">\n-->\n'
+)
+
+
+def test_a_doctype_mentioned_in_a_leading_comment_leaves_the_feed_readable(
+    write_config: ConfigWriter, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    body = _plain_rss(TITLE_VN, ITEM_VN, COMMENTED_DOCTYPE).encode()
+    url = feed_server.add("/comment.rss", body)
+    config = write_config(sources=[{"id": "dongthap", "name": "Báo Đồng Tháp", "url": url}])
+    proc = mediabot(config, tmp_path / "db.sqlite", "poll", "--once")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _titles(tmp_path / "db.sqlite") == [ITEM_VN]
+
+
+def test_a_real_doctype_after_a_comment_is_still_removed() -> None:
+    levels = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
+    prolog = f"{COMMENTED_DOCTYPE}<!DOCTYPE rss [{''.join(levels)}]>\n"
+    body = _plain_rss("&lol9;", "&lol9;", prolog).encode()
+    clean = sanitize_xml(body)
+    assert b"<!ENTITY" not in clean and b"<!DOCTYPE" not in clean
+    feed = parse_feed(body, "https://baodongthap.example.vn/rss")
+    assert len(feed.title) < 100 and "lollol" not in feed.title + feed.entries[0].title
+
+
+def test_a_declaration_outside_the_prolog_is_still_refused() -> None:
+    body = b'<?xml version="1.0"?>\n<!-- tin -->\n<!ENTITY a "b">\n<rss version="2.0"><channel/></rss>'
+    with pytest.raises(ParseError, match=r"^not a feed: DTD declarations outside a well-formed prolog$"):
+        sanitize_xml(body)

@@ -81,7 +81,7 @@ class AdminService:
         if final_url != url:
             await self._refuse_known(final_url)
         try:
-            feed = await asyncio.to_thread(parse_feed, result.body, result.url)
+            feed = await asyncio.to_thread(parse_feed, result.body, result.url, result.content_type)
         except ParseError as err:
             raise AdminError("not_a_feed", str(err)) from None
         return await self._preview(final_url, feed)
