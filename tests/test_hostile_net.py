@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import itertools
+import re
 import sqlite3
 import ssl
 import threading
+import time
+import tracemalloc
 import unicodedata
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
@@ -28,7 +31,7 @@ import trustme
 import yaml
 
 from bot.config import Polling, config_from_dict
-from bot.errors import BlockedAddress, FetchError, ParseError
+from bot.errors import BlockedAddress, BodyTooLarge, FetchError, ParseError
 from bot.ingest.fetch import Fetcher
 from bot.ingest.netguard import IPAddress
 from bot.ingest.parse import parse_feed, sanitize_xml
@@ -430,3 +433,189 @@ def test_a_declaration_outside_the_prolog_is_still_refused() -> None:
     body = b'<?xml version="1.0"?>\n<!-- tin -->\n<!ENTITY a "b">\n<rss version="2.0"><channel/></rss>'
     with pytest.raises(ParseError, match=r"^not a feed: DTD declarations outside a well-formed prolog$"):
         sanitize_xml(body)
+
+
+# ---------------------------------------------------------------- servers that drip, never end, never finish headers
+
+
+class HostileServer:
+    """A raw TCP server on 127.0.0.1 that answers every request the way `mode` says:
+
+    drip             headers at once, then the body one byte per second
+    endless          headers, then 64 KB chunks with no end (no Content-Length, no close)
+    endless-headers  a status line, then header lines with no end
+    stalled-headers  a status line and one header, then silence
+    """
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.connections = 0
+        self.closed = 0  # connections that ended (the client gave up)
+        self.sent = 0
+        self._cond = threading.Condition()
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._server: asyncio.Server | None = None
+        self.port = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._server = self._loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+        pending = asyncio.all_tasks(self._loop)
+        for task in pending:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self._loop.close()
+
+    def url(self, path: str = "/feed.rss") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_for(self, predicate: Any, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(predicate, timeout)
+
+    def __enter__(self) -> HostileServer:
+        self._thread.start()
+        assert self._ready.wait(10), "hostile server did not start"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._loop.call_soon_threadsafe(self._server.close)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._count("connections")
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            await getattr(self, "_" + self.mode.replace("-", "_"))(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            self._count("closed")
+
+    async def _send(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        writer.write(data)
+        await writer.drain()
+        self.sent += len(data)
+
+    async def _drip(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        body = _feed("Báo Nhỏ Giọt")
+        await self._send(writer, b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n")
+        await self._send(writer, f"Content-Length: {len(body)}\r\n\r\n".encode())
+        for index in range(len(body)):
+            await self._send(writer, body[index : index + 1])
+            await asyncio.sleep(1.0)
+
+    async def _endless(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._send(writer, b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n\r\n<rss><channel>")
+        chunk = b"<item><title>V\xc3\xb4 t\xe1\xba\xadn</title></item>" * 2048
+        while True:
+            await self._send(writer, chunk)
+
+    async def _endless_headers(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._send(writer, b"HTTP/1.1 200 OK\r\n")
+        while True:
+            await self._send(writer, b"X-Pad: " + b"a" * 1000 + b"\r\n")
+
+    async def _stalled_headers(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._send(writer, b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n")
+        await reader.read()  # nothing more, until the client hangs up
+
+    def _count(self, name: str) -> None:
+        with self._cond:
+            setattr(self, name, getattr(self, name) + 1)
+            self._cond.notify_all()
+
+
+def local(**overrides: Any) -> Polling:
+    """Polling for servers on 127.0.0.1 (loopback is private, so it must be allowed)."""
+    return Polling(**{"allow_private_networks": True, "timeout": 2.0, **overrides})
+
+
+async def test_one_byte_per_second_is_cut_at_the_feed_budget() -> None:
+    with HostileServer("drip") as server:
+        started = time.monotonic()
+        async with Fetcher(local(timeout=2.0)) as fetcher:
+            with pytest.raises(FetchError, match=r"^too slow: \d+ bytes of the body in the 2s budget$"):
+                await fetcher.fetch(server.url())
+        took = time.monotonic() - started
+        assert server.wait_for(lambda: server.closed == 1, 5), "the dripping connection was left open"
+    assert 1.9 < took < 3.5  # the budget, not a per-read timeout that each byte would reset
+
+
+async def test_an_endless_body_stops_at_the_size_cap_with_bounded_memory() -> None:
+    cap = 512 * 1024
+    with HostileServer("endless") as server:
+        tracemalloc.start()
+        try:
+            async with Fetcher(local(timeout=20.0, max_body=cap)) as fetcher:
+                with pytest.raises(BodyTooLarge, match=r"^body larger than 512 KB$"):
+                    await fetcher.fetch(server.url())
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert server.wait_for(lambda: server.closed == 1, 5)
+    assert peak < 8 * cap
+
+
+async def test_headers_without_end_are_refused_quickly() -> None:
+    with HostileServer("endless-headers") as server:
+        started = time.monotonic()
+        async with Fetcher(local(timeout=20.0)) as fetcher:
+            with pytest.raises(FetchError, match=r"^server closed the connection or broke the HTTP protocol$"):
+                await fetcher.fetch(server.url())
+        assert time.monotonic() - started < 5
+        assert server.wait_for(lambda: server.closed == 1, 5)
+
+
+async def test_headers_that_never_finish_time_out() -> None:
+    with HostileServer("stalled-headers") as server:
+        async with Fetcher(local(timeout=1.0)) as fetcher:
+            with pytest.raises(FetchError, match=r"^timeout after 1s$"):
+                await fetcher.fetch(server.url())
+        assert server.wait_for(lambda: server.closed == 1, 5)
+
+
+async def test_a_dripping_outlet_keeps_no_other_from_its_schedule_and_its_health_says_why(
+    srv: FeedServer, tmp_path: Path
+) -> None:
+    srv.add("/nhanh.rss", _feed("Báo Nhanh"))
+    with HostileServer("drip") as drip:
+        sources = [
+            {"id": "nhogiot", "name": "Báo Nhỏ Giọt", "url": drip.url()},
+            {"id": "nhanh", "name": "Báo Nhanh", "url": srv.url("/nhanh.rss"), "interval": "1s"},
+        ]
+        runtime = Runtime(_config(tmp_path, sources, allow_private=True), tmp_path / "db.sqlite", parser_workers=0)
+        await runtime.start()
+        assert runtime.poller
+        stop = asyncio.Event()
+        running = asyncio.create_task(runtime.poller.run(stop))
+        try:
+            # The 3 s budget of the dripping feed: the other one is checked about every second meanwhile.
+            checked = await asyncio.to_thread(srv.wait_for, lambda: srv.hits("/nhanh.rss") >= 3, 10)
+            assert checked, f"fast feed checked {srv.hits('/nhanh.rss')} times while the dripping one ran"
+            assert drip.closed == 0  # …all inside the dripping feed's first attempt
+            error = await _wait_for_error(runtime, "nhogiot", deadline=10)
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 10)
+            await runtime.aclose()
+    assert re.fullmatch(r"too slow: \d+ bytes of the body in the 3s budget", error), error
+
+
+async def _wait_for_error(runtime: Runtime, source_id: str, *, deadline: float) -> str:
+    """The source's last error once its health row has one (checked every 50 ms up to `deadline`)."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        health = {s.id: s for s in await runtime.read(lambda rt: source_statuses(rt.reader()))}
+        if health[source_id].last_error:
+            return health[source_id].last_error
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{source_id} recorded no error within {deadline}s")
