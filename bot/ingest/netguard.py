@@ -16,6 +16,7 @@ from the URL, not from the address connected to).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable
@@ -65,6 +66,8 @@ def is_blocked_ip(ip: IPAddress) -> bool:
 
 async def resolve(host: str, port: int) -> list[IPAddress]:
     """Resolve `host` with the event loop's getaddrinfo; FetchError when it cannot."""
+    with contextlib.suppress(ValueError):
+        return [ipaddress.ip_address(host)]  # a literal: no lookup (a thread-pool round trip) needed
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
