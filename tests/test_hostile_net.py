@@ -231,10 +231,10 @@ async def test_https_to_a_pinned_address_keeps_the_name_for_sni_and_the_certific
 # ---------------------------------------------------------------- the same guard through poll and /addsource
 
 
-def _config(tmp_path: Path, sources: list[dict[str, Any]], *, allow_private: bool = False) -> Any:
+def _config(tmp_path: Path, sources: list[dict[str, Any]], *, allow_private: bool = False, timeout: str = "3s") -> Any:
     data = {
         "organization": ORG,
-        "polling": {"timeout": "3s", "min_interval": "1s", "allow_private_networks": allow_private},
+        "polling": {"timeout": timeout, "min_interval": "1s", "allow_private_networks": allow_private},
         "access": {"admins": [4242]},
         "sources": sources,
     }
@@ -547,7 +547,9 @@ async def test_one_byte_per_second_is_cut_at_the_feed_budget() -> None:
                 await fetcher.fetch(server.url())
         took = time.monotonic() - started
         assert server.wait_for(lambda: server.closed == 1, 5), "the dripping connection was left open"
-    assert 1.9 < took < 3.5  # the budget, not a per-read timeout that each byte would reset
+    # Each byte comes well inside a per-read timeout: only a budget for the whole fetch ends it
+    # before the ~600 s the body would take.
+    assert took < 30
 
 
 async def test_an_endless_body_stops_at_the_size_cap_with_bounded_memory() -> None:
@@ -571,7 +573,7 @@ async def test_headers_without_end_are_refused_quickly() -> None:
         async with Fetcher(local(timeout=20.0)) as fetcher:
             with pytest.raises(FetchError, match=r"^server closed the connection or broke the HTTP protocol$"):
                 await fetcher.fetch(server.url())
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 15  # refused, not waited out (the budget is 20 s)
         assert server.wait_for(lambda: server.closed == 1, 5)
 
 
@@ -592,13 +594,14 @@ async def test_a_dripping_outlet_keeps_no_other_from_its_schedule_and_its_health
             {"id": "nhogiot", "name": "Báo Nhỏ Giọt", "url": drip.url()},
             {"id": "nhanh", "name": "Báo Nhanh", "url": srv.url("/nhanh.rss"), "interval": "1s"},
         ]
-        runtime = Runtime(_config(tmp_path, sources, allow_private=True), tmp_path / "db.sqlite", parser_workers=0)
+        config = _config(tmp_path, sources, allow_private=True, timeout="6s")
+        runtime = Runtime(config, tmp_path / "db.sqlite", parser_workers=0)
         await runtime.start()
         assert runtime.poller
         stop = asyncio.Event()
         running = asyncio.create_task(runtime.poller.run(stop))
         try:
-            # The 3 s budget of the dripping feed: the other one is checked about every second meanwhile.
+            # The 6 s budget of the dripping feed: the other one is checked about every second meanwhile.
             checked = await asyncio.to_thread(srv.wait_for, lambda: srv.hits("/nhanh.rss") >= 3, 10)
             assert checked, f"fast feed checked {srv.hits('/nhanh.rss')} times while the dripping one ran"
             assert drip.closed == 0  # …all inside the dripping feed's first attempt
@@ -607,7 +610,7 @@ async def test_a_dripping_outlet_keeps_no_other_from_its_schedule_and_its_health
             stop.set()
             await asyncio.wait_for(running, 10)
             await runtime.aclose()
-    assert re.fullmatch(r"too slow: \d+ bytes of the body in the 3s budget", error), error
+    assert re.fullmatch(r"too slow: \d+ bytes of the body in the 6s budget", error), error
 
 
 async def _wait_for_error(runtime: Runtime, source_id: str, *, deadline: float) -> str:
