@@ -74,9 +74,11 @@ class FakeDNS:
 class Router(httpcore.AsyncNetworkBackend):
     """The network between here and public addresses: a route leads to a local server, else unreachable."""
 
-    def __init__(self, routes: dict[str, str] | None = None) -> None:
+    def __init__(self, routes: dict[str, str] | None = None, *, black_holes: Iterable[str] = ()) -> None:
         self.routes = routes or {}
+        self.black_holes = set(black_holes)  # addresses whose packets vanish: a connect never returns
         self.attempts: list[tuple[str, int]] = []
+        self.abandoned: list[str] = []
         self._real = httpcore.AnyIOBackend()
 
     async def connect_tcp(
@@ -88,6 +90,11 @@ class Router(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         self.attempts.append((host, port))
+        if host in self.black_holes:
+            try:
+                await asyncio.Event().wait()
+            finally:
+                self.abandoned.append(host)
         target = self.routes.get(host, host if ipaddress.ip_address(host).is_loopback else None)
         if target is None:
             raise httpcore.ConnectError("network unreachable (no route in tests)")
@@ -169,6 +176,28 @@ async def test_a_redirect_to_a_private_name_is_refused(srv: FeedServer) -> None:
     async with Fetcher(guarded(), resolver=dns, connector=Router({PUBLIC: "127.0.0.1"})) as fetcher:
         with pytest.raises(BlockedAddress, match=r"192\.168\.1\.1 for host router\.example\.vn"):
             await fetcher.fetch(f"http://tin.example.vn:{srv.port}/moved.rss")
+
+
+async def test_a_black_holed_address_does_not_spend_the_budget_of_a_reachable_one(srv: FeedServer) -> None:
+    srv.add("/feed.rss", _feed("Báo Cà Mau"))
+    v6 = "2404:6800:4005:80b::200e"
+    dns = FakeDNS({"baocamau.example.vn": [[v6, PUBLIC]]})
+    router = Router({PUBLIC: "127.0.0.1"}, black_holes=[v6])
+    async with Fetcher(guarded(timeout=10.0), resolver=dns, connector=router) as fetcher:
+        result = await fetcher.fetch(f"http://baocamau.example.vn:{srv.port}/feed.rss")
+    assert result.status == 200 and "Báo Cà Mau".encode() in result.body
+    assert router.attempts == [(v6, srv.port), (PUBLIC, srv.port)]
+    assert router.abandoned == [v6]  # the losing attempt was cancelled, not left running
+
+
+async def test_a_refused_address_gives_way_to_the_next_one(srv: FeedServer) -> None:
+    srv.add("/feed.rss", _feed("Báo Bạc Liêu"))
+    dns = FakeDNS({"baobaclieu.example.vn": [[OTHER_PUBLIC, PUBLIC]]})
+    router = Router({PUBLIC: "127.0.0.1"})
+    async with Fetcher(guarded(), resolver=dns, connector=router) as fetcher:
+        result = await fetcher.fetch(f"http://baobaclieu.example.vn:{srv.port}/feed.rss")
+    assert result.status == 200
+    assert router.attempts == [(OTHER_PUBLIC, srv.port), (PUBLIC, srv.port)]
 
 
 # ---------------------------------------------------------------- TLS keeps the name (SNI, certificate)

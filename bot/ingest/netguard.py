@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
+import itertools
 import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
 import httpcore
@@ -28,6 +30,8 @@ from bot.errors import BlockedAddress, FetchError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+Stream = httpcore.AsyncNetworkStream
+_ATTEMPT_DELAY = 0.25  # RFC 8305's recommended Connection Attempt Delay
 
 
 def split_http_url(url: str) -> tuple[str, str, int]:
@@ -126,14 +130,12 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         addresses = await self._resolver(host, port)
         if not self._allow_private:
             refuse_blocked(host, addresses)
-        failure: Exception = FetchError(f"cannot resolve host {host}")
-        for ip in addresses:
-            try:
-                # The literal address: the inner backend has nothing left to resolve.
-                return await self._inner.connect_tcp(str(ip), port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as err:
-                failure = err
-        raise failure
+        # Literal addresses: the inner backend has nothing left to resolve.
+        attempts = [
+            functools.partial(self._inner.connect_tcp, str(ip), port, timeout, local_address, socket_options)
+            for ip in _interleaved(addresses)
+        ]
+        return await _first_to_connect(attempts)
 
     async def connect_unix_socket(
         self,
@@ -147,6 +149,52 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
     async def sleep(self, seconds: float) -> None:
         """Delegate to the inner backend."""
         await self._inner.sleep(seconds)
+
+
+def _interleaved(addresses: list[IPAddress]) -> list[IPAddress]:
+    """IPv6 and IPv4 alternating, each family in resolver order (RFC 8305 §4)."""
+    first = [ip for ip in addresses if ip.version == addresses[0].version]
+    second = [ip for ip in addresses if ip.version != addresses[0].version]
+    mixed: list[IPAddress] = []
+    for pair in itertools.zip_longest(first, second):
+        mixed.extend(ip for ip in pair if ip is not None)
+    return mixed
+
+
+async def _first_to_connect(attempts: Sequence[Callable[[], Awaitable[Stream]]]) -> Stream:
+    """Happy eyeballs over checked addresses: the next attempt starts as soon as the previous one
+    failed, or `_ATTEMPT_DELAY` after it began; the first connection wins, the others are dropped.
+
+    One address at a time, a black-holed IPv6 address (no answer, no refusal) would spend the
+    whole fetch budget before the IPv4 one was tried.
+    """
+    queue = list(attempts)
+    pending: set[asyncio.Task[Stream]] = set()
+    failure: BaseException = FetchError("no address to connect to")
+    try:
+        while queue or pending:
+            if queue:
+                pending.add(asyncio.ensure_future(queue.pop(0)()))
+            delay = _ATTEMPT_DELAY if queue else None
+            done, pending = await asyncio.wait(pending, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            winners = [task for task in done if task.exception() is None]
+            for task in winners[1:]:
+                await task.result().aclose()
+            if winners:
+                return winners[0].result()
+            failure = next((error for task in done if (error := task.exception())), failure)
+        raise failure
+    finally:
+        for task in pending:
+            task.cancel()
+        await _close_late_winners(pending)
+
+
+async def _close_late_winners(tasks: set[asyncio.Task[Stream]]) -> None:
+    """Wait for cancelled attempts; close any that connected before the cancellation reached it."""
+    for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+        if not isinstance(outcome, BaseException):
+            await outcome.aclose()
 
 
 async def check_public_url(url: str) -> None:
