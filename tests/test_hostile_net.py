@@ -32,6 +32,7 @@ import yaml
 
 from bot.config import Polling, config_from_dict
 from bot.errors import BlockedAddress, BodyTooLarge, FetchError, ParseError
+from bot.ingest.charset import decode_by_http_charset
 from bot.ingest.fetch import Fetcher
 from bot.ingest.netguard import IPAddress
 from bot.ingest.parse import parse_feed, sanitize_xml
@@ -424,6 +425,15 @@ def test_charset_precedence(body: bytes, content_type: str) -> None:
     # NFC is normalize's job (the next stage); cp1258 text decodes with combining tones.
     titles = (unicodedata.normalize("NFC", feed.title), unicodedata.normalize("NFC", feed.entries[0].title))
     assert titles == (TITLE_VN, ITEM_VN)
+
+
+def test_utf8_with_a_stray_bad_byte_is_not_reread_in_the_header_charset() -> None:
+    good = _plain_rss(TITLE_VN, ITEM_VN).encode()
+    body = good.replace("Quảng".encode(), b"Qu\xff\xfeng", 1)
+    assert decode_by_http_charset(body, "text/xml; charset=windows-1258") == body
+    # The same bytes all in Windows-1258 are re-read in it.
+    legacy = to_cp1258(_plain_rss(TITLE_VN, ITEM_VN))
+    assert decode_by_http_charset(legacy, "text/xml; charset=windows-1258") == good
 
 
 # ---------------------------------------------------------------- DOCTYPE inside a leading comment

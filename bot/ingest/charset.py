@@ -6,7 +6,8 @@ came out as mojibake. The order followed here is the bytes' own word first, then
 
 1. a byte-order mark (handled by the parser's UTF-16/32 step, untouched here);
 2. the XML declaration's encoding, or UTF-8 when there is none (XML 1.0 §4.3.3), as long as
-   the bytes decode with it: a server's charset is often a default nobody set for the feed;
+   the bytes decode with it (for UTF-8: mostly, a stray bad byte is the parser's to drop): a
+   server's charset is often a default nobody set for the feed;
 3. the header's charset, when the bytes decode with it: the body is re-encoded as UTF-8
    (NFC, as cp1258 writes most tones as combining marks) and its declaration says so.
 
@@ -41,6 +42,8 @@ def decode_by_http_charset(body: bytes, content_type: str | None) -> bytes:
     declared = _codec(match.group(1).decode("ascii")) if match else "utf-8"
     if charset == declared or (declared is not None and _decodes(body, declared)):
         return body
+    if declared == "utf-8" and _mostly_utf8(body):
+        return body  # UTF-8 text with a few bad bytes: those cost their item, not every letter
     if charset == "utf-8" or not _decodes(body, charset):
         return body  # nothing reads it cleanly: the parser's own fallbacks decide
     text = unicodedata.normalize("NFC", body.decode(charset))
@@ -52,6 +55,14 @@ def _codec(name: str) -> str | None:
         return codecs.lookup(name).name
     except LookupError:
         return None
+
+
+def _mostly_utf8(body: bytes) -> bool:
+    """More well-formed multi-byte UTF-8 letters than malformed bytes (text in a legacy code page
+    almost never forms a valid sequence)."""
+    text = body.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    return len(text) - len(text.encode("ascii", "ignore")) - bad > bad
 
 
 def _decodes(body: bytes, codec: str) -> bool:
