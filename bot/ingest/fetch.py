@@ -2,16 +2,18 @@
 
 Every network problem becomes a `bot.errors.FetchError` with a short message:
 
-    FetchError            timeout, connection refused/reset, bad URL, too many redirects
+    FetchError            timeout, too slow, connection refused/reset, bad URL, too many redirects
     ├── BlockedAddress    a hop resolves to a private/loopback/... address
     ├── BodyTooLarge      decompressed body over polling.max_body
     └── HTTPStatusError   4xx/5xx (with retry_after on 429/503)
+
+The address guard lives in the connection layer (`netguard.PinnedBackend`): the address
+that was checked is the one connected to, hop by hop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import functools
 import math
@@ -19,16 +21,17 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 
+import httpcore
 import httpx
 
 from bot.config import Polling
-from bot.errors import BodyTooLarge, FetchError, HTTPStatusError
-from bot.ingest.netguard import check_public_url, check_url, split_http_url
+from bot.errors import FetchError, HTTPStatusError
+from bot.ingest.body import BodyReader, finish_exchange, human_size, read_capped
+from bot.ingest.netguard import PinnedBackend, Resolver, check_public_url, check_url, resolve, split_http_url
 from bot.models import FetchResult
 
 __all__ = ["Fetcher", "check_public_url", "parse_retry_after"]
@@ -48,9 +51,6 @@ _ACCEPT = (
 # 16: 3.3 ms, 8: 1.8-2.0 ms, 4: 1.1-1.2 ms, 2: 1.0 ms. Four matches the default
 # per_host, so one host's slots share one client and reuse its keep-alive connections.
 CONNECTIONS_PER_CLIENT = 4
-# Inflating in steps bounds memory per step whatever the compression ratio.
-_INFLATE_STEP = 64 * 1024
-_SMALL_BODY = 16 * 1024  # what is read of a body we do not use (a redirect's page) to keep its connection
 
 
 @dataclass(slots=True)
@@ -65,95 +65,61 @@ class _Answer:
     elapsed: float = 0.0  # network time of this hop, queueing excluded
 
 
-class _BodyReader:
-    """Accumulates a raw (possibly compressed) body, refusing it once it decodes past the cap."""
+class _PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a pool whose connections go through `PinnedBackend`.
 
-    def __init__(self, content_encoding: str, cap: int) -> None:
-        encoding = content_encoding.strip().lower()
-        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
-            raise FetchError(f"unsupported Content-Encoding {encoding!r}")
-        self._mode = {"": None, "identity": None, "x-gzip": "gzip"}.get(encoding, encoding)
-        self._cap = cap
-        self._size = 0
-        self._parts: list[bytes] = []
-        self._head = b""
-        self._z: zlib._Decompress | None = None
+    httpx takes no network backend argument, so the pool it built is replaced by an
+    identical one that has it.
+    """
 
-    def feed(self, data: bytes) -> None:
-        """Take the next raw chunk from the network."""
-        if self._mode is None:
-            self._add(data)
-        elif self._z is None:
-            self._start(data)
-        else:
-            self._inflate(data)
-
-    def finish(self) -> bytes:
-        """Return the whole decoded body."""
-        if self._z is None and self._head:
-            self._start(self._head, final=True)
-        if self._z is not None:
-            # Lenient on a missing gzip trailer, like browsers: keep what inflated.
-            self._add(self._z.flush())
-        return b"".join(self._parts)
-
-    def _start(self, data: bytes, final: bool = False) -> None:
-        self._head += data
-        if len(self._head) < 2 and not final:
-            return
-        head, self._head = self._head, b""
-        self._z = zlib.decompressobj(self._wbits(head))
-        self._inflate(head)
-
-    def _wbits(self, head: bytes) -> int:
-        if self._mode == "gzip" or head[:2] == b"\x1f\x8b":
-            return 47  # gzip or zlib, detected by zlib
-        # RFC 9110 "deflate" is zlib-wrapped, but many servers send raw deflate.
-        zlib_header = len(head) >= 2 and head[0] & 0x0F == 8 and ((head[0] << 8) | head[1]) % 31 == 0
-        return 47 if zlib_header else -15
-
-    def _inflate(self, data: bytes) -> None:
-        assert self._z is not None
-        while data:
-            if self._z.eof:
-                # A second gzip member continues the body; anything else is trailing junk.
-                if not data.startswith(b"\x1f\x8b"):
-                    return
-                self._z = zlib.decompressobj(47)
-            try:
-                out = self._z.decompress(data, _INFLATE_STEP)
-            except zlib.error as err:
-                raise FetchError(f"corrupt compressed body: {err}") from None
-            self._add(out)
-            data = self._z.unconsumed_tail or (self._z.unused_data if self._z.eof else b"")
-
-    def _add(self, data: bytes) -> None:
-        self._size += len(data)
-        if self._size > self._cap:
-            raise BodyTooLarge(f"body larger than {_human_size(self._cap)}")
-        if data:
-            self._parts.append(data)
+    def __init__(self, backend: PinnedBackend, ssl_context: ssl.SSLContext, limits: httpx.Limits) -> None:
+        super().__init__(verify=ssl_context, limits=limits, retries=0, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            retries=0,
+            network_backend=backend,
+        )
 
 
 class Fetcher:
-    """Conditional GETs with caps, redirects checked hop by hop, bounded concurrency."""
+    """Conditional GETs with caps, redirects checked hop by hop, bounded concurrency.
 
-    def __init__(self, polling: Polling, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    `resolver`, `connector` (the TCP layer under the guard) and `verify` stand in for DNS,
+    the network and the CA store in tests; `transport` replaces the whole HTTP layer (the
+    guard then checks each hop before sending it).
+    """
+
+    def __init__(
+        self,
+        polling: Polling,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver = resolve,
+        connector: httpcore.AsyncNetworkBackend | None = None,
+        verify: ssl.SSLContext | None = None,
+    ) -> None:
         self._polling = polling
+        self._resolver = resolver
+        self._precheck = transport is not None
         self._global = asyncio.Semaphore(polling.concurrency)
         self._host_slots: dict[str, asyncio.Queue[int]] = {}
         self._per_client = max(CONNECTIONS_PER_CLIENT, 1)
-        count = 1 if transport is not None else math.ceil(polling.concurrency / self._per_client)
-        ssl_context = _ssl_context() if transport is None else None
-        self._clients = [self._client(transport, ssl_context) for _ in range(max(count, 1))]
+        if transport is None:
+            backend = PinnedBackend(allow_private=polling.allow_private_networks, resolver=resolver, inner=connector)
+            count = math.ceil(polling.concurrency / self._per_client)
+            self._clients = [self._client(self._pinned_transport(backend, verify)) for _ in range(max(count, 1))]
+        else:
+            self._clients = [self._client(transport)]
         self._busy = [0] * len(self._clients)
 
-    def _client(
-        self, transport: httpx.AsyncBaseTransport | None, ssl_context: ssl.SSLContext | None
-    ) -> httpx.AsyncClient:
+    def _pinned_transport(self, backend: PinnedBackend, verify: ssl.SSLContext | None) -> httpx.AsyncBaseTransport:
         limits = httpx.Limits(max_connections=self._per_client, max_keepalive_connections=self._per_client)
-        if transport is None:
-            transport = httpx.AsyncHTTPTransport(verify=ssl_context or _ssl_context(), limits=limits, retries=0)
+        return _PinnedTransport(backend, verify or _ssl_context(), limits)
+
+    def _client(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             transport=transport,
             headers={
@@ -236,19 +202,21 @@ class Fetcher:
         if budget <= 0:
             raise FetchError(f"timeout after {timeout:g}s")
         started = time.monotonic()
+        reader = BodyReader(self._polling.max_body)
         try:
             async with asyncio.timeout(budget):
-                await check_url(url, allow_private=self._polling.allow_private_networks)
+                if self._precheck:
+                    await check_url(url, allow_private=self._polling.allow_private_networks, resolver=self._resolver)
                 index = self._pick_client(host, slot)
                 self._busy[index] += 1
                 try:
-                    answer = await self._request(self._clients[index], url, headers)
+                    answer = await self._request(self._clients[index], url, headers, reader)
                 finally:
                     self._busy[index] -= 1
             answer.elapsed = time.monotonic() - started
             return answer
         except (TimeoutError, httpx.TimeoutException):
-            raise FetchError(f"timeout after {timeout:g}s") from None
+            raise FetchError(_timeout_message(timeout, reader)) from None
         except httpx.HTTPError as err:
             raise FetchError(_describe(err, host)) from None
         except (httpx.InvalidURL, UnicodeError) as err:
@@ -266,37 +234,29 @@ class Fetcher:
             return preferred
         return min(range(len(self._clients)), key=self._busy.__getitem__)
 
-    async def _request(self, client: httpx.AsyncClient, url: str, headers: dict[bytes, bytes]) -> _Answer:
+    async def _request(
+        self, client: httpx.AsyncClient, url: str, headers: dict[bytes, bytes], reader: BodyReader
+    ) -> _Answer:
         request = client.build_request("GET", url, headers=headers)
         response = await client.send(request, stream=True)
         try:
-            return await self._read(response)
+            return await self._read(response, reader)
         finally:
             await response.aclose()
 
-    async def _read(self, response: httpx.Response) -> _Answer:
+    async def _read(self, response: httpx.Response, reader: BodyReader) -> _Answer:
         url, status = str(response.url), response.status_code
         if status in _REDIRECTS:
             location = _location(response)
-            await _finish_exchange(response)
+            await finish_exchange(response)
             return _Answer(url, status, response.headers, location=location)
         if status == 304:
-            await _finish_exchange(response)
+            await finish_exchange(response)
             return _Answer(url, status, response.headers)
         if not 200 <= status < 300:
             raise _status_error(response)
-        return _Answer(url, status, response.headers, body=await self._body(response))
-
-    async def _body(self, response: httpx.Response) -> bytes:
-        cap = self._polling.max_body
-        length = response.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > cap:
-            raise BodyTooLarge(f"body larger than {_human_size(cap)} (Content-Length {length})")
-        reader = _BodyReader(response.headers.get("Content-Encoding", ""), cap)
-        async with contextlib.aclosing(_raw_chunks(response)) as chunks:
-            async for chunk in chunks:
-                reader.feed(chunk)
-        return reader.finish()
+        reader.start(response.headers.get("Content-Encoding", ""))
+        return _Answer(url, status, response.headers, body=await read_capped(response, reader))
 
 
 @functools.cache
@@ -305,29 +265,11 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-async def _raw_chunks(response: httpx.Response) -> AsyncGenerator[bytes, None]:
-    if not response.is_stream_consumed:
-        async for chunk in response.aiter_raw():
-            yield chunk
-    elif isinstance(response.stream, httpx.AsyncByteStream):
-        # A transport that built its Response from `content=` (httpx.MockTransport)
-        # has pre-read it; its stream still yields the raw, undecoded bytes.
-        async for chunk in response.stream:
-            yield chunk
-
-
-async def _finish_exchange(response: httpx.Response) -> None:
-    """Read the rest of a body we do not use, so its connection serves the next request.
-
-    Closed before its end, a response takes its connection along: every 304 of a poll opened
-    a new one (TCP, and for https TLS, handshakes). A long redirect page is not worth it.
-    """
-    size = 0
-    async with contextlib.aclosing(_raw_chunks(response)) as chunks:
-        async for chunk in chunks:
-            size += len(chunk)
-            if size > _SMALL_BODY:
-                return
+def _timeout_message(timeout: float, reader: BodyReader) -> str:
+    if not reader.started:
+        return f"timeout after {timeout:g}s"
+    # The answer began but dripped: name it, so the source's health tells a slow outlet from a dead one.
+    return f"too slow: {human_size(reader.received)} of the body in the {timeout:g}s budget"
 
 
 def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[bytes, bytes]:
@@ -415,10 +357,3 @@ def _chain(err: BaseException) -> list[BaseException]:
         if isinstance(current, BaseExceptionGroup):
             todo.extend(current.exceptions)
     return seen
-
-
-def _human_size(size: int) -> str:
-    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if size >= factor:
-            return f"{size / factor:g} {unit}"
-    return f"{size} bytes"

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 import feedparser
 
 from bot.errors import ParseError
+from bot.ingest.charset import decode_by_http_charset
 from bot.ingest.lean_feedparser import make_lean
 from bot.ingest.normalize import normalize_entries
 from bot.ingest.workers import JobTimeout, WorkerDied, WorkerPool
@@ -80,16 +81,23 @@ def sanitize_xml(body: bytes) -> bytes:
     """
     body = _ascii_compatible(body)
     pos = len(_UTF8_BOM) if body.startswith(_UTF8_BOM) else 0
+    kept = [body[:pos]]  # the prolog without its comments and DOCTYPE
     for _ in range(_PROLOG_SCAN_LIMIT):
-        pos = _skip_space(body, pos)
+        start, pos = pos, _skip_space(body, pos)
+        kept.append(body[start:pos])
         if body.startswith(b"<?", pos):
-            pos = _skip_past(body, b"?>", pos + 2)
+            start, pos = pos, _skip_past(body, b"?>", pos + 2)
+            kept.append(body[start:pos])
         elif body.startswith(b"<!--", pos):
+            # Dropped: a comment before the root carries nothing, and feedparser reads the
+            # declarations it mentions (`<!-- <!DOCTYPE rss …> -->` made a valid feed "not a feed").
             pos = _skip_past(body, b"-->", pos + 4)
         elif body[pos : pos + 9].upper() == b"<!DOCTYPE":
-            body = body[:pos] + body[_doctype_end(body, pos) :]
+            pos = _doctype_end(body, pos)
         else:
             break
+    if sum(map(len, kept)) < pos:
+        body = b"".join((*kept, body[pos:]))
     head_end = _FEEDPARSER_HEAD_END.search(body)
     if _DECLARATION.search(body, 0, head_end.start() if head_end else len(body)):
         raise ParseError("not a feed: DTD declarations outside a well-formed prolog")
@@ -190,11 +198,11 @@ def _valid_utf8(body: bytes) -> bytes:
     return text.encode("utf-8") if valid >= bad else body
 
 
-def parse_feed(body: bytes, base_url: str) -> ParsedFeed:
-    """Read RSS 2.0, Atom or RDF from bytes; ParseError when the bytes are not a feed."""
+def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> ParsedFeed:
+    """Read RSS 2.0, Atom or RDF from bytes (served with `content_type`); ParseError when not a feed."""
     if not body or not body.strip():
         raise ParseError("not a feed: empty body")
-    clean = repair_encoding(sanitize_xml(body))
+    clean = repair_encoding(sanitize_xml(decode_by_http_charset(body, content_type)))
     try:
         # A stream, never bytes: feedparser would try `open(body)` as a local file name.
         result = feedparser.parse(io.BytesIO(clean), sanitize_html=False, resolve_relative_uris=False)
@@ -267,10 +275,16 @@ def _media_image(entry: Any) -> str | None:
 
 
 def parse_and_normalize(
-    body: bytes, *, feed_url: str, source_id: str, fetched_at: datetime, tz_name: str
+    body: bytes,
+    *,
+    feed_url: str,
+    source_id: str,
+    fetched_at: datetime,
+    tz_name: str,
+    content_type: str | None = None,
 ) -> list[Article]:
     """Bytes → clean articles; pure, with picklable arguments, so it can run in a worker process."""
-    feed = parse_feed(body, feed_url)
+    feed = parse_feed(body, feed_url, content_type)
     return normalize_entries(feed, source_id=source_id, feed_url=feed_url, fetched_at=fetched_at, tz=ZoneInfo(tz_name))
 
 
@@ -290,12 +304,18 @@ class Parser:
         fetched_at: datetime,
         tz_name: str,
         budget: float = DEFAULT_PARSE_BUDGET,
+        content_type: str | None = None,
     ) -> list[Article]:
         """Parse and normalize one feed body off the event loop; ParseError past `budget` seconds."""
-        args = (body, feed_url, source_id, fetched_at, tz_name)
+        args = (body, feed_url, source_id, fetched_at, tz_name, content_type)
         if self._workers <= 0:
             return parse_and_normalize(
-                body, feed_url=feed_url, source_id=source_id, fetched_at=fetched_at, tz_name=tz_name
+                body,
+                feed_url=feed_url,
+                source_id=source_id,
+                fetched_at=fetched_at,
+                tz_name=tz_name,
+                content_type=content_type,
             )
         if self._pool is None:
             self._pool = WorkerPool(_parse_job, self._workers, setup=make_lean)
@@ -323,6 +343,10 @@ class Parser:
 _pack_article = operator.attrgetter(*(f.name for f in dataclasses.fields(Article)))
 
 
-def _parse_job(body: bytes, feed_url: str, source_id: str, fetched_at: datetime, tz_name: str) -> list[tuple[Any, ...]]:
-    articles = parse_and_normalize(body, feed_url=feed_url, source_id=source_id, fetched_at=fetched_at, tz_name=tz_name)
+def _parse_job(
+    body: bytes, feed_url: str, source_id: str, fetched_at: datetime, tz_name: str, content_type: str | None
+) -> list[tuple[Any, ...]]:
+    articles = parse_and_normalize(
+        body, feed_url=feed_url, source_id=source_id, fetched_at=fetched_at, tz_name=tz_name, content_type=content_type
+    )
     return [_pack_article(article) for article in articles]

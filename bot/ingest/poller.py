@@ -306,6 +306,7 @@ class Poller:
             fetched_at=now,
             tz_name=self.config.organization.timezone,
             budget=self.config.polling.parse_timeout,
+            content_type=result.content_type,
         )
         return await self._succeeded(feed, now, "new", result, body_hash, articles)
 

@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from bot.config import Config, Source, is_http_url, load_config
 from bot.errors import BlockedAddress, ConfigError, FetchError, MediabotError, ParseError
 from bot.ids import is_valid_id
-from bot.ingest.fetch import check_public_url
 from bot.ingest.normalize import clean_text
 from bot.ingest.parse import parse_feed
 from bot.models import FetchResult, ParsedFeed
@@ -82,7 +81,7 @@ class AdminService:
         if final_url != url:
             await self._refuse_known(final_url)
         try:
-            feed = await asyncio.to_thread(parse_feed, result.body, result.url)
+            feed = await asyncio.to_thread(parse_feed, result.body, result.url, result.content_type)
         except ParseError as err:
             raise AdminError("not_a_feed", str(err)) from None
         return await self._preview(final_url, feed)
@@ -149,9 +148,7 @@ class AdminService:
         fetcher = self.runtime.fetcher
         assert fetcher is not None, "Runtime.start() was not called"
         try:
-            if not self.runtime.config.polling.allow_private_networks:
-                await check_public_url(url)
-            # The fetcher checks every redirect hop against the same rule.
+            # The fetcher's guard checks (and pins) the address of every hop, redirects included.
             return await fetcher.fetch(url)
         except BlockedAddress as err:
             raise AdminError("private_address", str(err)) from None
