@@ -64,7 +64,10 @@ async def test_public_mode_allows_everyone(tmp_path: Path) -> None:
     [
         (ADMIN, ADMIN, "private", True),
         (CONFIG_USER, CONFIG_USER, "private", True),
-        (CONFIG_USER, OTHER_GROUP, "group", True),
+        # In a group nobody allowed, nobody is answered: the whole group would read it (issue 9).
+        (CONFIG_USER, OTHER_GROUP, "group", False),
+        (ADMIN, OTHER_GROUP, "supergroup", False),
+        (CONFIG_USER, OFFICE_GROUP, "supergroup", True),
         (STRANGER, STRANGER, "private", False),
         (STRANGER, OFFICE_GROUP, "supergroup", True),  # anyone in the office group
         (STRANGER, OFFICE_GROUP, "group", True),
@@ -100,7 +103,7 @@ async def test_approval_applies_at_once_and_is_audited(access: AccessService, ru
 
     assert await access.decide(ADMIN, STRANGER, approve=True) is True
     assert await access.is_allowed(STRANGER, STRANGER, "private")
-    assert await access.is_allowed(STRANGER, OTHER_GROUP, "group")
+    assert not await access.is_allowed(STRANGER, OTHER_GROUP, "group")  # a group nobody allowed
     assert await access.pending() == []
 
     assert await access.decide(ADMIN, STRANGER, approve=True) is False  # nothing changes twice

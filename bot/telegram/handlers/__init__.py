@@ -15,7 +15,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
 from bot.telegram.context import SERVICES_KEY, BotContext
-from bot.telegram.handlers import access, admin, chat, migration, press_review, reports, subscriptions
+from bot.telegram.handlers import access, admin, chat, migration, press_review, reports, subscriptions, users
 from bot.telegram.handlers.common import thread_of
 from bot.telegram.i18n import LANGUAGES, t, t_plain
 
@@ -43,6 +43,7 @@ COMMANDS = {
     "resume": admin.resume,
     "reload": admin.reload,
     "stats": admin.stats,
+    "users": users.users_command,
 }
 
 
@@ -55,6 +56,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CallbackQueryHandler(chat.on_page, pattern=r"^pg:"))
     application.add_handler(CallbackQueryHandler(access.on_decision, pattern=r"^acc:"))
     application.add_handler(CallbackQueryHandler(admin.on_confirm, pattern=r"^src:"))
+    application.add_handler(CallbackQueryHandler(users.on_press, pattern=r"^usr:"))
     application.add_handler(CallbackQueryHandler(subscriptions.on_button, pattern=r"^sub:"))
     application.add_handler(CallbackQueryHandler(_ignore_button))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, chat.unknown_command))
