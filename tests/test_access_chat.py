@@ -24,6 +24,7 @@ import yaml
 
 from bot.config import load_config
 from bot.store.db import iso_utc
+from bot.telegram.handlers.common import ADMIN_COMMANDS
 from tests.conftest import BOT_TOKEN, BOT_USERNAME, config_dict
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram import FakeTelegram, FakeUser, RecordedCall, parse_html
@@ -307,3 +308,11 @@ def test_non_admin_attempts_and_previews_are_audited(world: dict[str, Any], srv:
     assert previews[0][:2] == (ADMIN, url) and "items" in previews[0][2]
     assert len(previews) == 2 and "matkhau" not in str(previews)
     assert "source.preview" in ask(srv, admin, "/users log").text
+
+
+def test_admins_find_their_commands_in_their_own_menu(srv: FakeTelegram) -> None:
+    everyone = {c["command"] for c in srv.commands()}
+    admin_vi = {c["command"] for c in srv.commands(scope={"type": "chat", "chat_id": ADMIN})}
+    admin_en = {c["command"] for c in srv.commands(scope={"type": "chat", "chat_id": ADMIN}, language_code="en")}
+    assert "users" not in everyone and "addsource" not in everyone
+    assert admin_vi == admin_en == everyone | set(ADMIN_COMMANDS)

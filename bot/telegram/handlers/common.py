@@ -20,7 +20,7 @@ Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]{1,64}))?(?=\s|$)")
 # What only admins may do: these commands (the admin /help lists exactly these, a test holds them
 # equal) and buttons whose data starts with these prefixes. A non-admin's try is audited.
-ADMIN_COMMANDS = frozenset({"addsource", "removesource", "pause", "resume", "reload", "stats", "users"})
+ADMIN_COMMANDS = ("addsource", "removesource", "pause", "resume", "reload", "stats", "users")
 _ADMIN_BUTTON = re.compile(r"^(?:acc|src|usr):")
 
 

@@ -75,6 +75,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "command.resume": "Resume a source (admin)",
     "command.reload": "Reload the configuration (admin)",
     "command.stats": "Statistics (admin)",
+    "command.users": "Users: approve, revoke, admin log (admin)",
     # --- search results ---
     "count.articles": "{n} {n:article|articles}",
     "summary.found": "Found {n} {n:article|articles}{period}",

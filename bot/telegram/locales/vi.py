@@ -76,6 +76,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "command.resume": "Chạy lại nguồn (quản trị)",
     "command.reload": "Nạp lại cấu hình (quản trị)",
     "command.stats": "Thống kê (quản trị)",
+    "command.users": "Người dùng: duyệt, thu hồi, nhật ký (quản trị)",
     # --- search results ---
     "count.articles": "{n} bài",
     "summary.found": "Tìm thấy {n} bài{period}",
