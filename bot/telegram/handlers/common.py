@@ -8,8 +8,9 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 
 from bot.telegram.context import BotContext
 from bot.telegram.format import split_html
@@ -50,6 +51,15 @@ async def reply(
             reply_parameters=target.quote if number == 1 else None,
         )
     return sent
+
+
+async def edit_in_place(query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
+    """Show `text` in the pressed message; the same view pressed twice ("message is not modified") is no error."""
+    try:
+        await query.edit_message_text(text, reply_markup=keyboard)
+    except BadRequest as err:
+        if "not modified" not in str(err).lower():
+            raise
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from bot.store.access import APPROVED, DENIED, PENDING, STATUSES, AuditRow, User
 from bot.telegram.context import BotContext
 from bot.telegram.format import local_time, truncate_text
 from bot.telegram.handlers.access import tell_user
-from bot.telegram.handlers.common import admin_only, admin_press, command_text, reply
+from bot.telegram.handlers.common import admin_only, admin_press, command_text, edit_in_place, reply
 from bot.telegram.i18n import Html, t, t_plain
 
 LOG = "log"
@@ -57,7 +57,7 @@ async def on_press(update: Update, ctx: BotContext) -> None:
         note = await _decide(ctx, admin.id, int(match.group(3)), approve=match.group(2) == "a")
     await query.answer(note)
     text, keyboard = await _view(ctx, view, page)
-    await query.edit_message_text(text, reply_markup=keyboard)
+    await edit_in_place(query, text, keyboard)
 
 
 async def _decide(ctx: BotContext, admin_id: int, user_id: int, *, approve: bool) -> str:
