@@ -72,7 +72,7 @@ async def test_public_mode_allows_everyone(tmp_path: Path) -> None:
         (CONFIG_USER, CONFIG_USER, "private", True),
         # In a group nobody allowed, nobody is answered: the whole group would read it (issue 9).
         (CONFIG_USER, OTHER_GROUP, "group", False),
-        (ADMIN, OTHER_GROUP, "supergroup", False),
+        (ADMIN, OTHER_GROUP, "supergroup", True),  # admins choose where the bot speaks
         (CONFIG_USER, OFFICE_GROUP, "supergroup", True),
         (STRANGER, STRANGER, "private", False),
         (STRANGER, OFFICE_GROUP, "supergroup", True),  # anyone in the office group

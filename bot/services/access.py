@@ -81,15 +81,16 @@ class AccessService:
     async def verdict(self, user_id: int, chat_id: int, chat_type: str) -> str:
         """ALLOWED, STRANGER (a private chat with someone not admitted) or GROUP_NOT_ALLOWED.
 
-        In private mode a group is answered only when it is in `access.chats`, whoever asks:
-        an answer in a group is read by all its members, admitted or not.
+        In private mode a group is answered only when it is in `access.chats`: an answer in a
+        group is read by all its members, admitted or not. Admins are the exception (they
+        choose where the bot speaks, as they may manage a group's subscriptions anywhere).
         """
         access = self.runtime.config.access
-        if access.mode == "public":
+        if access.mode == "public" or user_id in access.admins:
             return ALLOWED
         if chat_type in _GROUP_CHATS:
             return ALLOWED if chat_id in access.chats else GROUP_NOT_ALLOWED
-        if user_id in access.admins or user_id in access.users:
+        if user_id in access.users:
             return ALLOWED
         status = await self.runtime.read(lambda rt: store.user_status(rt.reader(), user_id))
         return ALLOWED if status == store.APPROVED else STRANGER
