@@ -95,6 +95,7 @@ class Access:
     admins: tuple[int, ...] = ()
     users: tuple[int, ...] = ()
     chats: tuple[int, ...] = ()
+    request_cooldown: float = 7 * 86400.0  # seconds a denied (or revoked) user waits before asking again
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +379,7 @@ def _campaign(r: _Reader, data: Any, path: str) -> Campaign:
 
 def _access(r: _Reader, data: Any) -> Access:
     d = r.mapping(data, "access")
-    r.unknown(d, {"mode", "admins", "users", "chats"}, "access")
+    r.unknown(d, {"mode", "admins", "users", "chats", "request_cooldown"}, "access")
     mode = r.text(d.get("mode"), "access.mode", required=False) or "private"
     if mode not in ("private", "public"):
         raise r.fail("access.mode", "must be private or public")
@@ -387,6 +388,7 @@ def _access(r: _Reader, data: Any) -> Access:
         admins=r.ints(d.get("admins"), "access.admins"),
         users=r.ints(d.get("users"), "access.users"),
         chats=r.ints(d.get("chats"), "access.chats"),
+        request_cooldown=r.convert(d.get("request_cooldown", "7d"), "access.request_cooldown", parse_duration),
     )
 
 

@@ -41,7 +41,7 @@ def write_config(tmp: Path, server: FeedServer) -> Path:
             {"id": "baoloi", "name": "Báo Lỗi", "url": server.url("/status/500")},
         ],
         campaigns=[{"id": "chuyen-doi-so", "name": "Chuyển đổi số", "query": '"chuyển đổi số"'}],
-        access={"admins": [ADMIN], "users": [LAN, JOHN], "chats": [TEAM_CHAT]},
+        access={"admins": [ADMIN], "users": [LAN, JOHN], "chats": [TEAM_CHAT, FORUM]},
     )
     path = tmp / "feeds.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

@@ -90,7 +90,7 @@ def make_config(tmp: Path, server: FeedServer, **overrides: Any) -> Config:
     data = config_dict(
         sources=sources,
         campaigns=[{"id": "chuyen-doi-so", "name": "Chuyển đổi số", "query": '"chuyển đổi số"'}],
-        access={"admins": [ADMIN], "users": [LAN, JOHN], "chats": [TEAM_CHAT]},
+        access={"admins": [ADMIN], "users": [LAN, JOHN], "chats": [TEAM_CHAT, FORUM]},
         **overrides,
     )
     path = tmp / "feeds.yaml"
@@ -412,16 +412,17 @@ def test_stranger_learns_only_their_id_and_admin_can_approve(world: dict[str, An
     request = srv.wait_for_message(admin, lambda c: bool(c.callback_data), after_call=mark)
     assert "Người Lạ" in request.text and "5005" in request.text
     assert request.callback_data == ["acc:a:5005", "acc:d:5005"]
-    ask(srv, stranger, "cho tôi xem tin")  # a second message: a refusal, but no second request
-    ask(srv, stranger, "/start")
+    srv.send_text(stranger, "cho tôi xem tin")  # within the hour: no second refusal, no second request
+    srv.send_text(stranger, "/start")
+    press = srv.press_button(stranger, refusal, "pg:x:1", forged=True)  # the same chat: answered after both
+    srv.wait_for_call("answerCallbackQuery", lambda c: c.params.get("callback_query_id") == press)
     to_stranger = [c for c in srv.sent[mark:] if c.chat_id == 5005 and c.message]
-    assert len(to_stranger) == 3 and all("5005" in c.text for c in to_stranger)
+    assert len(to_stranger) == 1 and all("5005" in c.text for c in to_stranger)
     assert len([c for c in srv.sent[mark:] if c.chat_id == ADMIN and c.callback_data]) == 1
     # someone else pressing Approve does nothing
     lan = srv.user(LAN, "Lan", language_code="vi")
     press = srv.press_button(lan, request, "acc:a:5005")
     srv.wait_for_call("answerCallbackQuery", lambda c: c.params.get("callback_query_id") == press)
-    assert ask(srv, stranger, "/start").text.startswith("Xin lỗi")
     # the admin approves: stored, the user is told, and served at once
     press = srv.press_button(admin, request, "acc:a:5005")
     done = srv.wait_for_message(admin, lambda c: c.method == "editMessageText", after=press)
@@ -444,8 +445,11 @@ def test_admin_can_deny(srv: FakeTelegram) -> None:
     request = srv.wait_for_message(admin, lambda c: "acc:d:5006" in c.callback_data, after_call=mark)
     press = srv.press_button(admin, request, "acc:d:5006")
     assert "Đã từ chối" in srv.wait_for_message(admin, after=press).text
-    srv.wait_for_message(stranger, lambda c: "không được chấp thuận" in c.text, after_call=mark)
-    assert ask(srv, stranger, "chuyển đổi số").text.startswith("Xin lỗi")
+    told = srv.wait_for_message(stranger, lambda c: "không được chấp thuận" in c.text, after_call=mark)
+    srv.send_text(stranger, "chuyển đổi số")  # refused within the hour already: nothing more
+    press = srv.press_button(stranger, told, "pg:x:1", forged=True)  # the same chat: answered after it
+    srv.wait_for_call("answerCallbackQuery", lambda c: c.params.get("callback_query_id") == press)
+    assert [c for c in srv.sent if c.chat_id == 5006 and c.message and c.index > told.index] == []
 
 
 def test_stranger_pressing_a_button_gets_nothing(srv: FakeTelegram) -> None:
@@ -565,8 +569,13 @@ def test_stranger_in_unconfigured_group_is_refused_only_when_addressing_the_bot(
     lan = srv.user(LAN, "Lan", language_code="vi")
     srv.send_text(stranger, "chuyện phiếm", chat=OTHER_GROUP)
     refusal = ask(srv, stranger, f"@{BOT_USERNAME} chuyển đổi số", chat=OTHER_GROUP)
-    assert "7002" in refusal.text and refusal.text.startswith("Xin lỗi")
-    assert ask(srv, lan, f"@{BOT_USERNAME} chuyển đổi số", chat=OTHER_GROUP).text.startswith("Tìm thấy")
+    assert str(OTHER_GROUP) in refusal.text and "access.chats" in refusal.text  # the id an admin would allow
+    # A group nobody allowed is not answered, even to a configured user (issue 9): the group would read it.
+    mark = srv.mark()
+    srv.send_text(lan, f"@{BOT_USERNAME} chuyển đổi số", chat=OTHER_GROUP)
+    press = srv.press_button(lan, refusal, "pg:x:1", forged=True)  # the same chat: answered after the question
+    srv.wait_for_call("answerCallbackQuery", lambda c: c.params.get("callback_query_id") == press)
+    assert [c for c in srv.sent[mark:] if c.chat_id == OTHER_GROUP and c.message] == []
 
 
 def test_forum_topic_answers_stay_in_the_topic(srv: FakeTelegram) -> None:

@@ -267,6 +267,15 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT OR IGNORE INTO source_removals (source_id, removed_by)
         SELECT id, CASE WHEN origin = 'config' THEN 'config' ELSE 'chat' END FROM sources WHERE active = 0;
     """,
+    # 8: when a chat was last refused (issue 9, bot.store.access): a stranger or a group nobody
+    # allowed gets one refusal an hour, remembered across restarts. Its own table, so this may run
+    # before or after any other migration.
+    """
+    CREATE TABLE IF NOT EXISTS refusals (
+        chat_id INTEGER PRIMARY KEY,
+        refused_at TEXT NOT NULL
+    );
+    """,
 )
 
 

@@ -138,7 +138,7 @@ class _Lifecycle:
             press_review=PressReviewService(self.runtime, clock=self.clock),
         )
         install_services(application, services)
-        await set_bot_commands(application.bot, self.config.organization.language)
+        await set_bot_commands(application.bot, self.config.organization.language, self.config.access.admins)
         if self.poll_feeds and self.runtime.poller:
             self.poll_task = asyncio.create_task(self.runtime.poller.run(self.stop), name="feed-poller")
             self.poll_task.add_done_callback(_report_task_end)

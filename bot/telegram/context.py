@@ -22,6 +22,7 @@ from bot.services.admin import AdminService, FeedPreview
 from bot.services.archive import ArchiveService, PageRequest
 from bot.services.press_review import PressReviewService
 from bot.services.reports import ReportService
+from bot.telegram.limiter import CourtesyBudget
 
 T = TypeVar("T")
 SERVICES_KEY = "mediabot.services"
@@ -81,6 +82,7 @@ class Services:
     pages: TokenStore[PageRequest] = field(default_factory=TokenStore)
     follows: TokenStore[Spec] = field(default_factory=TokenStore)  # what each answer's Follow button subscribes to
     previews: TokenStore[FeedPreview] = field(default_factory=lambda: TokenStore(200))
+    courtesy: CourtesyBudget = field(default_factory=CourtesyBudget)  # refusals and access requests
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

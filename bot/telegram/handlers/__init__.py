@@ -8,15 +8,16 @@ not for us or not allowed); group 0 holds the commands, the buttons and the free
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
 from bot.telegram.context import SERVICES_KEY, BotContext
-from bot.telegram.handlers import access, admin, chat, migration, press_review, reports, subscriptions
-from bot.telegram.handlers.common import thread_of
+from bot.telegram.handlers import access, admin, chat, migration, press_review, reports, subscriptions, users
+from bot.telegram.handlers.common import ADMIN_COMMANDS, thread_of
 from bot.telegram.i18n import LANGUAGES, t, t_plain
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ COMMANDS = {
     "resume": admin.resume,
     "reload": admin.reload,
     "stats": admin.stats,
+    "users": users.users_command,
 }
 
 
@@ -55,6 +57,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CallbackQueryHandler(chat.on_page, pattern=r"^pg:"))
     application.add_handler(CallbackQueryHandler(access.on_decision, pattern=r"^acc:"))
     application.add_handler(CallbackQueryHandler(admin.on_confirm, pattern=r"^src:"))
+    application.add_handler(CallbackQueryHandler(users.on_press, pattern=r"^usr:"))
     application.add_handler(CallbackQueryHandler(subscriptions.on_button, pattern=r"^sub:"))
     application.add_handler(CallbackQueryHandler(_ignore_button))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, chat.unknown_command))
@@ -69,14 +72,26 @@ async def _ignore_button(update: Update, _ctx: BotContext) -> None:
         await update.callback_query.answer()
 
 
-async def set_bot_commands(bot: Bot, default_language: str) -> None:
-    """setMyCommands: the default list in the organization's language, one per other language."""
+async def set_bot_commands(bot: Bot, default_language: str, admins: Sequence[int] = ()) -> None:
+    """setMyCommands: the default list in the organization's language, one per other language; each
+    admin's own chat gets the admin commands too (nobody else sees them in the menu)."""
     for lang in LANGUAGES:
+        code = None if lang == default_language else lang
         try:
-            commands = command_menu(lang)
-            await bot.set_my_commands(commands, language_code=None if lang == default_language else lang)
+            await bot.set_my_commands(command_menu(lang), language_code=code)
         except (TelegramError, KeyError) as err:  # a menu is a nicety: never a reason not to start
             log.error("setMyCommands (%s) failed: %s", lang, err)
+            continue
+        for admin_id in admins:
+            try:
+                await bot.set_my_commands(admin_menu(lang), scope=BotCommandScopeChat(admin_id), language_code=code)
+            except TelegramError as err:  # an admin who never opened the bot has no chat yet
+                log.warning("setMyCommands for admin %s (%s) failed: %s", admin_id, lang, err)
+
+
+def admin_menu(lang: str) -> list[BotCommand]:
+    """An admin's menu: everyone's commands, then the admin commands."""
+    return command_menu(lang) + [BotCommand(name, t_plain(f"command.{name}", lang)) for name in ADMIN_COMMANDS]
 
 
 def command_menu(lang: str) -> list[BotCommand]:

@@ -1,4 +1,12 @@
-"""The gate every update passes first, access requests to admins, and their Approve/Deny buttons."""
+"""The gate every update passes first, refusals, access requests to admins, and their Approve/Deny buttons.
+
+A stranger (private mode, private chat) gets one refusal an hour, and a group nobody put in
+`access.chats` gets one short refusal an hour naming its id; both are remembered in the
+database (bot.store.access), so a restart does not repeat them. Each refusal and each request
+to an admin takes a token from the courtesy budget first (bot.telegram.limiter): a flood of
+strangers cannot spend the send budget members' answers need. Without a token nothing is sent
+and nothing is lost: the request waits in /users.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +17,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
+from bot.services.access import ALLOWED, GROUP_NOT_ALLOWED, Ask
 from bot.telegram.context import LANG_KEY, PREF_KEY, BotContext
-from bot.telegram.handlers.common import addressed_to_bot, admin_press, reply
+from bot.telegram.format import local_time
+from bot.telegram.handlers.common import addressed_to_bot, admin_attempt, admin_press, reply
 from bot.telegram.i18n import pick_language, t, t_plain
 
 log = logging.getLogger(__name__)
@@ -23,10 +33,16 @@ async def gate(update: Update, ctx: BotContext) -> None:
     if user is None or chat is None or user.is_bot or not addressed_to_bot(update, ctx.bot):
         raise ApplicationHandlerStop
     await remember_language(ctx, user)
-    if await ctx.access.is_allowed(user.id, chat.id, chat.type):
+    verdict = await ctx.access.verdict(user.id, chat.id, chat.type)
+    if verdict == ALLOWED:
         return
+    attempt = admin_attempt(update)  # admins are always let through, so this is a non-admin's try
+    if attempt is not None:
+        await ctx.access.refused_attempt(user.id, attempt)
     if update.callback_query is not None:
         await update.callback_query.answer()  # a stranger's button press does nothing
+    elif verdict == GROUP_NOT_ALLOWED:
+        await refuse_group(update, ctx, chat.id)
     else:
         await refuse(update, ctx, user)
     raise ApplicationHandlerStop
@@ -43,17 +59,38 @@ async def remember_language(ctx: BotContext, user: User) -> None:
 
 
 async def refuse(update: Update, ctx: BotContext, user: User) -> None:
-    """One polite refusal with the user's id; admins hear about a new request once."""
-    await reply(update, ctx, t("access.refused", ctx.lang, user_id=user.id))
-    if await ctx.access.request_access(user.id, user.full_name, user.username):
+    """At most one polite refusal an hour with the user's id; admins hear about a request once."""
+    if not await ctx.access.refusal_due(user.id):
+        return  # refused within the hour: a flood costs one read per message, no write, no send
+    ask = await ctx.access.ask(user.id, user.full_name, user.username)
+    if ctx.services.courtesy.take() and await ctx.access.claim_refusal(user.id):
+        await reply(update, ctx, _refusal_text(ctx, user.id, ask))
+    if ask.notify_admins:
         for admin_id in ctx.config.access.admins:
-            await _notify_admin(ctx, admin_id, user)
+            if ctx.services.courtesy.take():
+                await _notify_admin(ctx, admin_id, user)
+
+
+def _refusal_text(ctx: BotContext, user_id: int, ask: Ask) -> str:
+    if ask.retry_at is None or ask.notify_admins:
+        return t("access.refused", ctx.lang, user_id=user_id)
+    when = local_time(ask.retry_at, ctx.config.organization.tz)
+    return t("access.refused_denied", ctx.lang, user_id=user_id, when=when)
+
+
+async def refuse_group(update: Update, ctx: BotContext, chat_id: int) -> None:
+    """A group nobody allowed: one short refusal an hour, naming the id an admin would allow."""
+    if not await ctx.access.refusal_due(chat_id):
+        return
+    if ctx.services.courtesy.take() and await ctx.access.claim_refusal(chat_id):
+        await reply(update, ctx, t("access.group_refused", ctx.lang, chat_id=chat_id))
 
 
 async def _notify_admin(ctx: BotContext, admin_id: int, user: User) -> None:
     lang = await language_of(ctx, admin_id)
     key = "access.request" if user.username else "access.request_no_username"
     text = t(key, lang, name=user.full_name, username=user.username or "", user_id=user.id)
+    text += "\n" + t("access.request_more", lang)
     keyboard = InlineKeyboardMarkup(
         [
             [
@@ -84,20 +121,21 @@ async def on_decision(update: Update, ctx: BotContext) -> None:
     query, admin = update.callback_query, update.effective_user
     assert query is not None and admin is not None  # admin_press checked both
     approve, user_id = match.group(1) == "a", int(match.group(2))
-    pending = {row.id: row for row in await ctx.access.pending()}
+    known = await ctx.access.user(user_id)
     if not await ctx.access.decide(admin.id, user_id, approve):
         await query.answer(t_plain("access.already_decided", ctx.lang))
         return
-    name = (pending[user_id].name if user_id in pending else None) or str(user_id)
+    name = (known.name if known else None) or str(user_id)
     key = "access.approved_admin" if approve else "access.denied_admin"
     await query.edit_message_text(t(key, ctx.lang, name=name, user_id=user_id))
     await query.answer()
-    await _tell_user(ctx, user_id, approve)
+    await tell_user(ctx, user_id, "access.approved_user" if approve else "access.denied_user")
 
 
-async def _tell_user(ctx: BotContext, user_id: int, approved: bool) -> None:
+async def tell_user(ctx: BotContext, user_id: int, key: str) -> None:
+    """Tell a user an admin's decision (message `key`), in their language (a blocked bot is only logged)."""
     lang = await language_of(ctx, user_id)
     try:
-        await ctx.bot.send_message(user_id, t("access.approved_user" if approved else "access.denied_user", lang))
+        await ctx.bot.send_message(user_id, t(key, lang))
     except TelegramError as err:
         log.warning("cannot tell user %s about the access decision: %s", user_id, err)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from urllib.parse import urlsplit, urlunsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
@@ -37,14 +38,27 @@ async def addsource(update: Update, ctx: BotContext) -> None:
     if not args or len(args) > 2:
         await reply(update, ctx, t("admin.addsource_usage", ctx.lang))
         return
+    actor = update.effective_user.id if update.effective_user else 0
     try:
         preview = await ctx.admin.preview_feed(args[0])
     except AdminError as err:
+        await ctx.admin.audit(actor, "source.preview", _without_password(args[0]), f"refused: {err.code}")
         await reply(update, ctx, admin_error_text(err, ctx.lang))
         return
+    await ctx.admin.audit(actor, "source.preview", _without_password(preview.url), f"{preview.items} items")
     preview = replace(preview, source_id=args[1].lower()) if len(args) == 2 else preview
     token = ctx.services.previews.put(preview)
     await reply(update, ctx, render_preview(preview, ctx.lang), keyboard=_confirm_keyboard(token, ctx.lang))
+
+
+def _without_password(url: str) -> str:
+    """The URL for the audit log: at most 500 characters, never a user:password@ part."""
+    try:
+        parts = urlsplit(url[:500])
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=host))
+    except ValueError:
+        return url[:500].rpartition("@")[2]
 
 
 def _confirm_keyboard(token: str, lang: str) -> InlineKeyboardMarkup:

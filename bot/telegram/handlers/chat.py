@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
 
 from bot.errors import QueryError
 from bot.services.archive import Answer, UnknownOutlet
 from bot.telegram.context import LANG_KEY, PREF_KEY, BotContext
 from bot.telegram.format import PAGER_NOOP, pager_keyboard, parse_pager_data
-from bot.telegram.handlers.common import command_of, command_text, reply, without_mention
+from bot.telegram.handlers.common import command_of, command_text, edit_in_place, reply, without_mention
 from bot.telegram.handlers.render import (
     page_count,
     page_index,
@@ -158,10 +157,6 @@ async def on_page(update: Update, ctx: BotContext) -> None:
     keyboard = pager_keyboard(parsed[0], page_index(answer), page_count(answer), ctx.lang, follow=_follow(ctx, answer))
     await query.answer()
     if len(parts) == 1:
-        try:
-            await query.edit_message_text(parts[0], reply_markup=keyboard)
-        except BadRequest as err:  # pressing the same page twice: "message is not modified"
-            if "not modified" not in str(err).lower():
-                raise
+        await edit_in_place(query, parts[0], keyboard)
         return
     await reply(update, ctx, parts, keyboard=keyboard)

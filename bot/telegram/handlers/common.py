@@ -8,8 +8,9 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 
 from bot.telegram.context import BotContext
 from bot.telegram.format import split_html
@@ -18,6 +19,10 @@ from bot.telegram.i18n import t
 # A coroutine function, not any awaitable: PTB runs callbacks with asyncio.create_task.
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]{1,64}))?(?=\s|$)")
+# What only admins may do: these commands (the admin /help lists exactly these, a test holds them
+# equal) and buttons whose data starts with these prefixes. A non-admin's try is audited.
+ADMIN_COMMANDS = ("addsource", "removesource", "pause", "resume", "reload", "stats", "users")
+_ADMIN_BUTTON = re.compile(r"^(?:acc|src|usr):")
 
 
 def thread_of(message: Message | None) -> int | None:
@@ -46,6 +51,15 @@ async def reply(
             reply_parameters=target.quote if number == 1 else None,
         )
     return sent
+
+
+async def edit_in_place(query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
+    """Show `text` in the pressed message; the same view pressed twice ("message is not modified") is no error."""
+    try:
+        await query.edit_message_text(text, reply_markup=keyboard)
+    except BadRequest as err:
+        if "not modified" not in str(err).lower():
+            raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +130,25 @@ def addressed_to_bot(update: Update, bot: Bot) -> bool:
     return mentions_bot(text, bot.username or "") or replies_to_bot(message, bot)
 
 
+def admin_attempt(update: Update) -> str | None:
+    """The admin command ('/users …') or admin button data in this update, else None."""
+    if update.callback_query is not None:
+        data = update.callback_query.data or ""
+        return data if _ADMIN_BUTTON.match(data) else None
+    text = update.message.text if update.message else None
+    command = command_of(text)
+    return (text or "").strip() if command and command[0] in ADMIN_COMMANDS else None
+
+
 def admin_only(handler: Handler) -> Handler:
-    """Let only configured admins run `handler`; others are told it is for admins."""
+    """Let only configured admins run `handler`; others are told it is for admins, and it is audited."""
 
     @functools.wraps(handler)
     async def guarded(update: Update, ctx: BotContext) -> None:
         user = update.effective_user
         if user is None or not ctx.access.is_admin(user.id):
+            if user is not None:
+                await ctx.access.refused_attempt(user.id, admin_attempt(update) or handler.__name__)
             await reply(update, ctx, t("admin.not_allowed", ctx.lang))
             return
         await handler(update, ctx)
@@ -131,11 +157,14 @@ def admin_only(handler: Handler) -> Handler:
 
 
 async def admin_press(update: Update, ctx: BotContext, pattern: re.Pattern[str]) -> re.Match[str] | None:
-    """The parsed data of a button pressed by an admin; for anyone else, or data we did not
-    make, the press is answered silently and None is returned (the button does nothing)."""
+    """The parsed data of a button pressed by an admin; for anyone else (audited), or data we did
+    not make, the press is answered silently and None is returned (the button does nothing)."""
     query, user = update.callback_query, update.effective_user
     match = pattern.match(query.data or "") if query else None
-    if match is None or user is None or not ctx.access.is_admin(user.id):
+    if user is not None and query is not None and not ctx.access.is_admin(user.id):
+        await ctx.access.refused_attempt(user.id, query.data or "")
+        match = None
+    if match is None or user is None:
         if query is not None:
             await query.answer()
         return None

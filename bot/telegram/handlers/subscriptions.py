@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 
 from bot.alerts.digest import DigestItem
 from bot.alerts.service import Place, Spec, Subscribed, SubscriptionError
@@ -38,7 +38,7 @@ from bot.telegram.format import (
     utf16_len,
 )
 from bot.telegram.handlers.chat import bad_query, send_answer
-from bot.telegram.handlers.common import command_text, reply, thread_of
+from bot.telegram.handlers.common import command_text, edit_in_place, reply, thread_of
 from bot.telegram.i18n import Html, t, t_plain
 
 _DATA = re.compile(r"^sub:(?:(f):([A-Za-z0-9_-]{1,40})|([oprmx]|mute|more):(\d{1,18})|(l):([ox]))$")
@@ -159,7 +159,7 @@ async def _act(ctx: BotContext, query: CallbackQuery, chat: Chat, user: User, ac
         return
     if action == "o":
         await query.answer()
-        await _edit(query, render_card(row, ctx.lang), card_keyboard(row, ctx.lang))
+        await edit_in_place(query, render_card(row, ctx.lang), card_keyboard(row, ctx.lang))
         return
     if not await may_manage(ctx, chat, user):
         await query.answer(t_plain("sub.admins_only", ctx.lang), show_alert=True)
@@ -173,7 +173,7 @@ async def _act(ctx: BotContext, query: CallbackQuery, chat: Chat, user: User, ac
     if action == "x" or changed is None:
         await _show_list(ctx, query, chat.id, "o" if action != "x" or _from_card(query) else "x", answered=True)
     else:
-        await _edit(query, render_card(changed, ctx.lang), card_keyboard(changed, ctx.lang))
+        await edit_in_place(query, render_card(changed, ctx.lang), card_keyboard(changed, ctx.lang))
 
 
 async def _apply(ctx: BotContext, action: str, sub_id: int) -> SubscriptionRow | None:
@@ -195,15 +195,7 @@ async def _show_list(ctx: BotContext, query: CallbackQuery, chat_id: int, view: 
     if not answered:
         await query.answer()
     text, keyboard = await _list_view(ctx, chat_id, view)
-    await _edit(query, text, keyboard)
-
-
-async def _edit(query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
-    try:
-        await query.edit_message_text(text, reply_markup=keyboard)
-    except BadRequest as err:  # the same view pressed twice: "message is not modified"
-        if "not modified" not in str(err).lower():
-            raise
+    await edit_in_place(query, text, keyboard)
 
 
 async def may_manage(ctx: BotContext, chat: Chat, user: User) -> bool:

@@ -53,6 +53,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "/pause &lt;id&gt; — pause a source\n"
         "/resume &lt;id&gt; — resume a source\n"
         "/reload — reload feeds.yaml\n"
+        "/users — users: approve, deny, revoke, approve again; the admin log\n"
         "/stats — statistics"
     ),
     # --- command menu descriptions ---
@@ -74,6 +75,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "command.resume": "Resume a source (admin)",
     "command.reload": "Reload the configuration (admin)",
     "command.stats": "Statistics (admin)",
+    "command.users": "Users: approve, revoke, admin log (admin)",
     # --- search results ---
     "count.articles": "{n} {n:article|articles}",
     "summary.found": "Found {n} {n:article|articles}{period}",
@@ -116,6 +118,12 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "button.deny": "Deny",
     "button.confirm": "Add source",
     "button.cancel": "Cancel",
+    "button.users_revoke": "🚫 Revoke",
+    "button.users_reapprove": "✅ Approve again",
+    "button.users_pending": "Waiting",
+    "button.users_approved": "Approved",
+    "button.users_denied": "Denied",
+    "button.users_log": "📜 Log",
     # --- latest / news ---
     "latest.header": "Newest on <b>{outlet}</b>",
     "latest.header_all": "Newest articles",
@@ -188,6 +196,34 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "access.approved_admin": "Approved {name} (id {user_id}).",
     "access.denied_admin": "Denied {name} (id {user_id}).",
     "access.already_decided": "This request has already been handled.",
+    "access.refused_denied": (
+        "Sorry, your request to use the bot was declined. You may ask again from {when}. Your Telegram ID: {user_id}"
+    ),
+    "access.group_refused": (
+        "This group may not use the bot. An administrator can add the group id <code>{chat_id}</code> "
+        "to <code>access.chats</code> in feeds.yaml."
+    ),
+    "access.revoked_user": "Your access to the bot has been revoked.",
+    "access.request_more": "All requests: /users",
+    # --- /users (admins) ---
+    "users.title": "<b>Users {status}</b> — page {page}/{pages}",
+    "users.status.pending": "waiting for approval",
+    "users.status.approved": "approved",
+    "users.status.denied": "denied or revoked",
+    "users.counts": "Waiting: {pending} · Approved: {approved} · Denied: {denied}",
+    "users.row": "{n}. {name}{username} · id <code>{user_id}</code> · {when}",
+    "users.none": "Nobody.",
+    "users.config_note": "Admins and users listed in feeds.yaml (access.admins, access.users) are not in this "
+    "list; change them in that file.",
+    "users.usage": "Usage: <code>/users</code>, <code>/users approved</code>, <code>/users denied</code>, "
+    "<code>/users log</code>",
+    "users.log_title": "<b>Admin log</b> (newest first)",
+    "users.log_row": "{when} · {actor} · <code>{action}</code> {target}",
+    "users.log_none": "The log is empty.",
+    "users.approved": "Approved {name}.",
+    "users.denied": "Denied {name}.",
+    "users.revoked": "Revoked the access of {name}.",
+    "users.unchanged": "Nothing changed.",
     # --- admin ---
     "admin.not_allowed": "This command is for administrators only.",
     "admin.addsource_usage": "Usage: <code>/addsource https://example.vn/rss/news.rss [id]</code>",

@@ -54,6 +54,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
         "/pause &lt;mã&gt; — tạm dừng nguồn\n"
         "/resume &lt;mã&gt; — chạy lại nguồn\n"
         "/reload — nạp lại feeds.yaml\n"
+        "/users — người dùng: duyệt, từ chối, thu hồi, duyệt lại; nhật ký quản trị\n"
         "/stats — thống kê"
     ),
     # --- command menu descriptions (plain text, shown by Telegram next to each command) ---
@@ -75,6 +76,7 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "command.resume": "Chạy lại nguồn (quản trị)",
     "command.reload": "Nạp lại cấu hình (quản trị)",
     "command.stats": "Thống kê (quản trị)",
+    "command.users": "Người dùng: duyệt, thu hồi, nhật ký (quản trị)",
     # --- search results ---
     "count.articles": "{n} bài",
     "summary.found": "Tìm thấy {n} bài{period}",
@@ -115,6 +117,12 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "button.deny": "Từ chối",
     "button.confirm": "Thêm nguồn",
     "button.cancel": "Hủy",
+    "button.users_revoke": "🚫 Thu hồi",
+    "button.users_reapprove": "✅ Duyệt lại",
+    "button.users_pending": "Chờ duyệt",
+    "button.users_approved": "Đã duyệt",
+    "button.users_denied": "Từ chối",
+    "button.users_log": "📜 Nhật ký",
     # --- latest / news ---
     "latest.header": "Bài mới nhất trên <b>{outlet}</b>",
     "latest.header_all": "Bài mới nhất",
@@ -186,6 +194,34 @@ MESSAGES: dict[str, str | dict[str, str]] = {
     "access.approved_admin": "Đã duyệt {name} (id {user_id}).",
     "access.denied_admin": "Đã từ chối {name} (id {user_id}).",
     "access.already_decided": "Yêu cầu này đã được xử lý.",
+    "access.refused_denied": (
+        "Xin lỗi, yêu cầu dùng bot của bạn đã bị từ chối. Bạn có thể xin lại từ {when}. ID Telegram của bạn: {user_id}"
+    ),
+    "access.group_refused": (
+        "Nhóm này chưa được phép dùng bot. Quản trị viên có thể thêm id nhóm <code>{chat_id}</code> "
+        "vào <code>access.chats</code> trong feeds.yaml."
+    ),
+    "access.revoked_user": "Quyền dùng bot của bạn đã bị thu hồi.",
+    "access.request_more": "Mọi yêu cầu: /users",
+    # --- /users (admins) ---
+    "users.title": "<b>Người dùng {status}</b> — trang {page}/{pages}",
+    "users.status.pending": "chờ duyệt",
+    "users.status.approved": "đã duyệt",
+    "users.status.denied": "bị từ chối hoặc thu hồi",
+    "users.counts": "Chờ duyệt: {pending} · Đã duyệt: {approved} · Bị từ chối: {denied}",
+    "users.row": "{n}. {name}{username} · id <code>{user_id}</code> · {when}",
+    "users.none": "Không có ai.",
+    "users.config_note": "Quản trị viên và người dùng khai trong feeds.yaml (access.admins, access.users) "
+    "không có trong danh sách này; sửa họ trong tệp đó.",
+    "users.usage": "Cách dùng: <code>/users</code>, <code>/users approved</code>, <code>/users denied</code>, "
+    "<code>/users log</code>",
+    "users.log_title": "<b>Nhật ký quản trị</b> (mới nhất trước)",
+    "users.log_row": "{when} · {actor} · <code>{action}</code> {target}",
+    "users.log_none": "Chưa có gì trong nhật ký.",
+    "users.approved": "Đã duyệt {name}.",
+    "users.denied": "Đã từ chối {name}.",
+    "users.revoked": "Đã thu hồi quyền của {name}.",
+    "users.unchanged": "Không có gì thay đổi.",
     # --- admin ---
     "admin.not_allowed": "Lệnh này chỉ dành cho quản trị viên.",
     "admin.addsource_usage": "Cách dùng: <code>/addsource https://bao.vn/rss/tin-moi.rss [mã]</code>",
