@@ -127,3 +127,28 @@ async def test_alerts_queued_before_access_was_withdrawn_are_never_sent(
     titles = ("Bão số 9 đổ bộ Đồng Tháp", "Bão số 10 suy yếu", "Lũ về sớm")
     assert sorted(t for c in sent for t in titles if t in c.text) == sorted(titles[:2])
     assert {c.chat_id for c in sent} == {LAN} and all(c.ok for c in sent)
+
+
+async def test_group_alerts_follow_access_chats_like_answers(tmp_path: Path) -> None:
+    """In private mode a member's subscription in a group nobody allowed gets nothing queued (every
+    member there would read it); the same member's in an allowed group does, and an admin's anywhere."""
+    open_group, closed_group, admins_group = -100501, -100502, -100503
+    data = config_dict(
+        sources=[{"id": "baodongthap", "name": "Báo Đồng Tháp", "url": "http://127.0.0.1:9/dt.rss"}],
+        access={"admins": [ADMIN], "users": [LAN], "chats": [open_group]},
+    )
+    path = tmp_path / "feeds.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    rt = Runtime(load_config(path), tmp_path / "db.sqlite", parser_workers=0)
+    await rt.start()
+    try:
+        # As if made before access.chats changed: the handlers now refuse Lan in the closed group.
+        await follow(rt, "đường dây nóng", place(open_group, user=LAN, kind="supergroup"))
+        await follow(rt, "đường dây nóng", place(closed_group, user=LAN, kind="supergroup"))
+        await follow(rt, "đường dây nóng", place(admins_group, user=ADMIN, kind="supergroup"))
+        await publish(rt, article("Đường dây nóng của Sở tiếp nhận 40 phản ánh"))
+        assert len(outbox_of(rt, open_group)) == 1
+        assert len(outbox_of(rt, admins_group)) == 1
+        assert outbox_of(rt, closed_group) == []
+    finally:
+        await rt.aclose()

@@ -99,6 +99,8 @@ class Subscription(SavedQuery):
     # The configuration lets this chat in (public mode, a configured admin, user or group): no
     # need to look up the creator's approval for each match.
     trusted: bool
+    # A private chat: an approval by /users lets it in. A group is let in by configuration only.
+    approval_counts: bool = False
 
 
 # ---- the table
@@ -234,11 +236,18 @@ def query_text(row: SubscriptionRow, config: Config) -> str | None:
 
 
 def is_trusted(config: Config, chat_id: int, chat_type: str, created_by: int | None) -> bool:
-    """Does the configuration alone let this chat receive alerts (no approval to look up)?"""
+    """Does the configuration alone let this chat receive alerts (no approval to look up)?
+
+    The same rule as answers in chat (`AccessService.verdict`): a group is in `access.chats`,
+    or the subscription is an admin's; a member's subscription in any other group is not sent,
+    as every member of that group would read it.
+    """
     access = config.access
-    if access.mode == "public" or (chat_type != "private" and chat_id in access.chats):
+    if access.mode == "public" or (created_by is not None and created_by in access.admins):
         return True
-    return created_by is not None and (created_by in access.admins or created_by in access.users)
+    if chat_type != "private":
+        return chat_id in access.chats
+    return created_by is not None and created_by in access.users
 
 
 def compile_subscription(row: SubscriptionRow, config: Config, *, now: datetime | None = None) -> Subscription:
@@ -259,7 +268,8 @@ def compile_subscription(row: SubscriptionRow, config: Config, *, now: datetime 
     base = {f.name: getattr(saved, f.name) for f in fields(SavedQuery)}
     trusted = is_trusted(config, row.chat_id, row.chat_type, row.created_by)
     return Subscription(**base, chat_id=row.chat_id, thread_id=row.thread_id, mode=row.mode,
-                        created_by=row.created_by, trusted=trusted)  # fmt: skip
+                        created_by=row.created_by, trusted=trusted,
+                        approval_counts=row.chat_type == "private")  # fmt: skip
 
 
 class SubscriptionSet:
@@ -345,7 +355,9 @@ def may_receive(conn: sqlite3.Connection, config: Config, row: SubscriptionRow) 
     """May this subscription's chat still get alerts (the same rule as the recorder's)?"""
     if is_trusted(config, row.chat_id, row.chat_type, row.created_by):
         return True
-    return row.created_by is not None and bool(_approved(conn, {row.created_by}))
+    if row.chat_type != "private" or row.created_by is None:
+        return False
+    return bool(_approved(conn, {row.created_by}))
 
 
 def subscription_may_receive(conn: sqlite3.Connection, config: Config, subscription_id: int) -> bool:
@@ -367,8 +379,8 @@ def _approved(conn: sqlite3.Connection, user_ids: set[int]) -> set[int]:
 
 def _allowed(conn: sqlite3.Connection, matches: list[tuple[Subscription, int]]) -> list[tuple[Subscription, int]]:
     """Drop matches whose chat lost access: a creator trusted by no configuration must be approved now."""
-    creators = {s.created_by for s, _ in matches if not s.trusted and s.created_by is not None}
+    creators = {s.created_by for s, _ in matches if not s.trusted and s.approval_counts and s.created_by is not None}
     if not creators:
         return [(s, a) for s, a in matches if s.trusted]
     approved = _approved(conn, creators)
-    return [(s, a) for s, a in matches if s.trusted or s.created_by in approved]
+    return [(s, a) for s, a in matches if s.trusted or (s.approval_counts and s.created_by in approved)]
