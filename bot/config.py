@@ -101,6 +101,8 @@ class Config:
     access: Access = field(default_factory=Access)
     alerts: Alerts = field(default_factory=Alerts)
     path: Path = Path("feeds.yaml")
+    retention: float | None = None  # seconds; articles older than this are pruned daily (None: kept for ever)
+    busy_timeout: float = 5.0  # seconds a command waits for another process's write lock
 
     def source(self, source_id: str) -> Source | None:
         return next((s for s in self.sources if s.id == source_id), None)
@@ -326,7 +328,7 @@ def config_from_dict(data: Any, file: str = "feeds.yaml", path: Path | None = No
     r = _Reader(file)
     if not isinstance(data, dict):
         raise r.fail("", "must be a YAML mapping with organization, polling, sources, campaigns, access, alerts")
-    r.unknown(data, {"organization", "polling", "sources", "campaigns", "access", "alerts"}, "")
+    r.unknown(data, {*_SECTIONS, "retention", "busy_timeout"}, "")
     raw_sources = data.get("sources") or []
     raw_campaigns = data.get("campaigns") or []
     for key, value in (("sources", raw_sources), ("campaigns", raw_campaigns)):
@@ -344,7 +346,25 @@ def config_from_dict(data: Any, file: str = "feeds.yaml", path: Path | None = No
         access=_access(r, data.get("access")),
         alerts=read_alerts(r, data.get("alerts")),
         path=path or Path(file),
+        **_storage(r, data),
     )
+
+
+_SECTIONS = ("organization", "polling", "sources", "campaigns", "access", "alerts")
+
+
+def _storage(r: _Reader, data: dict[str, Any]) -> dict[str, Any]:
+    """The top-level `retention: 365d` (at least a day) and `busy_timeout: 5s` (at most 10 minutes)."""
+    out: dict[str, Any] = {}
+    if data.get("retention") is not None:
+        out["retention"] = r.convert(data["retention"], "retention", parse_duration)
+        if out["retention"] < 86400:
+            raise r.fail("retention", "must be at least 1d (a shorter one would prune today's news)")
+    if data.get("busy_timeout") is not None:
+        out["busy_timeout"] = r.convert(data["busy_timeout"], "busy_timeout", parse_duration)
+        if out["busy_timeout"] > 600:
+            raise r.fail("busy_timeout", "must be at most 10m")
+    return out
 
 
 class _TextDatesLoader(yaml.SafeLoader):

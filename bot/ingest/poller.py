@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from bot.config import Config
-from bot.errors import FetchError, ParseError
+from bot.errors import DatabaseUnavailable, FetchError, ParseError
 from bot.ingest import scheduler
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import Parser
@@ -103,6 +103,8 @@ class HealthWrites(_Batched[Callable[[sqlite3.Connection], None]]):
             group, self._pending = self._pending, []
             try:
                 await self.writer.run(_apply_in_one_transaction, group)
+            except DatabaseUnavailable as err:
+                log.error("could not record the health of %d feeds: %s", len(group), err)
             except Exception:  # health is bookkeeping: log it, never take the poller down
                 log.exception("could not record the health of %d feeds", len(group))
 
@@ -285,6 +287,9 @@ class Poller:
             return await self._poll_feed_unguarded(feed)
         except (FetchError, ParseError) as err:
             return await self._failed(feed, str(err), getattr(err, "retry_after", None))
+        except DatabaseUnavailable as err:  # a full disk, a lock held too long: one line, the feed is not at fault
+            log.error("%s", err)
+            return FeedOutcome(feed.id, feed.source_id, feed.url, "failed", error=str(err))
         except asyncio.CancelledError:
             raise
         except Exception as err:  # a bug must not stop the other feeds; keep it visible
