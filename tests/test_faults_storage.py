@@ -27,6 +27,7 @@ from bot.runtime import Runtime
 from tests.cli import ROOT, mediabot, one_line_error
 from tests.conftest import config_dict, rss
 from tests.fakes.feed_server import FeedServer
+from tests.test_bot_e2e import wait_until
 from tests.test_hostile_ingest import _alive, _descendants
 from tests.test_ops import VN, assert_consistent, count
 
@@ -219,14 +220,14 @@ def test_kill_9_during_polls_leaves_a_consistent_database_and_no_worker(tmp_path
                 start_new_session=True,
             )
             try:
-                _wait(lambda: db.exists() and _stored(db) > before, 60, "a first stored batch")  # noqa: B023
+                wait_until(lambda: db.exists() and _stored(db) > before, 60, "a first stored batch")  # noqa: B023
                 threading.Event().wait(rng.uniform(0, 0.3))  # somewhere in the rest of the round
                 workers = _descendants(proc.pid)
                 os.kill(proc.pid, signal.SIGKILL)
             finally:
                 proc.kill()
                 proc.wait(10)
-            _wait(lambda: not any(_alive(pid) for pid in workers), 10, "the parser workers to die")  # noqa: B023
+            wait_until(lambda: not any(_alive(pid) for pid in workers), 10, "the parser workers to die")  # noqa: B023
             assert_consistent(db)
             matched = count(db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", CAMPAIGN_MATCH)
             assert count(db, "SELECT count(*) FROM campaign_articles") == matched
@@ -243,11 +244,3 @@ def _stored(db: Path) -> int:
         return count(db, "SELECT count(*) FROM articles")
     except sqlite3.OperationalError:  # the schema is not there yet
         return 0
-
-
-def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        pause.wait(0.02)
