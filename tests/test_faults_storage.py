@@ -167,17 +167,18 @@ async def _until(predicate: Callable[[], bool], timeout: float, what: str) -> No
         await asyncio.sleep(0.05)
 
 
+def limit_pages(conn: sqlite3.Connection, extra: int | None) -> None:
+    """SQLite's own size cap on this file: past it every write fails with SQLITE_FULL, as on a full disk."""
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages + extra if extra is not None else 1073741823}")
+
+
 def test_a_full_disk_is_one_clear_error_nothing_half_stored_and_recovers(
     polled: tuple[FeedServer, Path, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
     server, config_path, db = polled
     server.add("/dongthap.rss", news(300, words=200))  # ~400 KB of new text and index
     config = load_config(config_path)
-
-    def limit_pages(conn: sqlite3.Connection, extra: int | None) -> None:
-        # SQLite's own size cap on this file: past it every write fails with SQLITE_FULL, as on a full disk.
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        conn.execute(f"PRAGMA max_page_count = {pages + extra if extra is not None else 1073741823}")
 
     async def scenario() -> tuple[list[str], int]:
         runtime = Runtime(config, db)
@@ -200,6 +201,38 @@ def test_a_full_disk_is_one_clear_error_nothing_half_stored_and_recovers(
     assert stored_while_full == 5
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
     assert count(db, "SELECT count(*) FROM articles") == 300
+    assert_consistent(db)
+
+
+def test_run_does_not_refetch_a_feed_every_second_while_the_disk_is_full(
+    polled: tuple[FeedServer, Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    server, config_path, db = polled
+    server.add("/dongthap.rss", news(300, words=200))
+    config = load_config(config_path)
+
+    async def scenario() -> tuple[int, int]:
+        runtime = Runtime(config, db, patient=True)
+        await runtime.start()
+        stop = asyncio.Event()
+        try:
+            await runtime.write(limit_pages, 4)
+            await runtime.write(lambda conn: conn.execute("UPDATE feeds SET next_check_ts = 0"))
+            loop = asyncio.create_task(runtime.poller.run(stop))  # type: ignore[union-attr]
+            await _until(lambda: "the disk is full" in caplog.text, 30, "the store to fail")
+            first = server.hits("/dongthap.rss")
+            # An observation window: without the pause the loop re-polls a due feed every second.
+            await asyncio.sleep(4)
+            again = server.hits("/dongthap.rss")
+            stop.set()
+            await asyncio.wait_for(loop, 30)
+            return first, again
+        finally:
+            await runtime.aclose()
+
+    with caplog.at_level(logging.ERROR):
+        first, again = asyncio.run(scenario())
+    assert again == first == 2  # the fixture's poll and the one that met the full disk
     assert_consistent(db)
 
 
