@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import sys
 import time
 from datetime import UTC, datetime
@@ -55,8 +54,6 @@ def stats_command(config: Config, db_path: str, *, days: int, as_json: bool) -> 
     conn = open_readonly(db_path, busy_timeout=config.busy_timeout)
     try:
         stats = collect_stats(conn, config, db_path, days, datetime.now(UTC))
-    except sqlite3.Error as err:
-        raise sqlite3.OperationalError(f"cannot read the statistics: {err}") from None
     finally:
         conn.close()
     print(json.dumps(stats_dict(stats), ensure_ascii=False) if as_json else "\n".join(_lines(stats, db_path)))
