@@ -8,10 +8,14 @@ MediabotError
 │   └── HTTPStatusError  non-2xx/304 answer; carries status and Retry-After
 ├── ParseError         bytes are not a feed we can read
 ├── DatabaseUnavailable  the database file is missing, not a database, or busy
+│   ├── DatabaseLocked   another process held the write lock longer than busy_timeout
+│   └── DatabaseFull     the disk is full (SQLITE_FULL); the transaction was rolled back
 └── QueryError         a search query that cannot mean anything (empty after cleaning)
 """
 
 from __future__ import annotations
+
+import sqlite3
 
 
 class MediabotError(Exception):
@@ -49,6 +53,14 @@ class ParseError(MediabotError):
 
 class DatabaseUnavailable(MediabotError):
     """The database cannot be read (missing, not SQLite, too old, busy); str(err) is one line."""
+
+
+class DatabaseLocked(DatabaseUnavailable, sqlite3.OperationalError):
+    """Another process holds the write lock (also a sqlite3.OperationalError, as it was before)."""
+
+
+class DatabaseFull(DatabaseUnavailable, sqlite3.OperationalError):
+    """No room to write: the transaction was rolled back whole (also a sqlite3.OperationalError)."""
 
 
 class QueryError(MediabotError):

@@ -44,9 +44,12 @@ log = logging.getLogger(__name__)
 class Runtime:
     """The process's resources; one per `mediabot` process."""
 
-    def __init__(self, config: Config, db_path: str | Path, *, parser_workers: int | None = None) -> None:
+    def __init__(
+        self, config: Config, db_path: str | Path, *, parser_workers: int | None = None, patient: bool = False
+    ) -> None:
         self.config = config
         self.db_path = str(db_path)
+        self._patient = patient  # `mediabot run`: wait out another process's write lock (bot.store.connection)
         self._parser_workers = parser_workers
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -79,7 +82,7 @@ class Runtime:
         campaigns = compile_campaigns(self.config)
         organization = compile_organization(self.config)
         self._loop = asyncio.get_running_loop()
-        db = open_db(self.db_path)
+        db = open_db(self.db_path, busy_timeout=self.config.busy_timeout, patient=self._patient)
         self.writer = Writer(db.conn)
         await self.writer.run(sync_sources, self.config)
         retagged = await self.writer.run(self._adopt_campaigns, campaigns)
@@ -159,7 +162,7 @@ class Runtime:
     def _thread_connection(self, name: str) -> sqlite3.Connection:
         conn = getattr(self._local, name, None)
         if conn is None:
-            conn = connect(self.db_path)
+            conn = connect(self.db_path, busy_timeout=self.config.busy_timeout)
             setattr(self._local, name, conn)
             with self._readers_lock:
                 self._readers.append(conn)
@@ -198,6 +201,7 @@ class Runtime:
             self.parser.close()
             self.parser = None
         if self.writer:
+            self.writer.conn.patient = False  # type: ignore[attr-defined]  # a write waiting on a lock gives up
             self.writer.close()
             self.writer.conn.close()
             self.writer = None

@@ -72,7 +72,7 @@ def _print_report(report: PollReport) -> int:
 
 async def poll(config: Config, db_path: str, *, once: bool, progress: ProgressReporter | None = None) -> int:
     """Poll once (every active feed) or forever (due feeds), storing what is new."""
-    runtime = Runtime(config, db_path)
+    runtime = Runtime(config, db_path, patient=not once)  # a service waits out another process's lock
     await runtime.start()
     assert runtime.poller
     try:

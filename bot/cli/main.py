@@ -10,13 +10,13 @@ import os
 import re
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from bot import __version__
 from bot.cli.progress import ProgressReporter
-from bot.config import Config, load_config
+from bot.config import Config, load_config, parse_duration
 from bot.errors import ConfigError, MediabotError, QueryError
 from bot.logsetup import LEVELS, configure_logging
 from bot.settings import Settings
@@ -153,6 +153,33 @@ def _add_commands(sub: argparse._SubParsersAction[_Parser], common: _Parser) -> 
         "instead of long polling (with MEDIABOT_WEBHOOK_LISTEN, MEDIABOT_WEBHOOK_PORT, MEDIABOT_WEBHOOK_SECRET).",
     )
     command("health", help="exit 0 when the database answers and feeds were checked recently")
+    _add_operations(command)
+
+
+def _add_operations(command: Callable[..., _Parser]) -> None:
+    backup = command(
+        "backup",
+        help="copy the database to PATH (safe while mediabot run writes; owner-only file)",
+        epilog="Restore: stop mediabot, copy PATH over the database file (delete its -wal and -shm files), "
+        "start mediabot (newer migrations run at start).",
+    )
+    backup.add_argument("path", type=Path, metavar="PATH", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    prune = command("prune", help="delete articles older than feeds.yaml retention (mediabot run does it daily)")
+    prune.add_argument("--older-than", type=_duration, help="instead of feeds.yaml retention, e.g. 365d")
+    stats = command("stats", help="articles per day and source, database size, outbox, subscriptions")
+    stats.add_argument("--days", type=_at_least_one, default=14, help="articles per day of the last N days (14)")
+    stats.add_argument("--json", action="store_true", help="one JSON object (keys documented in README)")
+
+
+def _duration(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if seconds < 86400:
+        raise argparse.ArgumentTypeError(f"must be at least 1d, got {text!r}")
+    return seconds
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -225,6 +252,14 @@ def _dispatch(args: argparse.Namespace, config: Config, settings: Settings) -> i
         return press_review_command(config, args.db, args.date, fmt=args.format, output=args.output)
     if args.command == "health":
         return commands.health(config, args.db)
+    if args.command in ("backup", "prune", "stats"):
+        from bot.cli import operations
+
+        if args.command == "backup":
+            return operations.backup_command(config, args.db, args.path, force=args.force)
+        if args.command == "prune":
+            return operations.prune_command(config, args.db, args.older_than)
+        return operations.stats_command(config, args.db, days=args.days, as_json=args.json)
     if args.command == "run":
         from dataclasses import replace
 

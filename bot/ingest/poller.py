@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from bot.config import Config
-from bot.errors import FetchError, ParseError
+from bot.errors import DatabaseUnavailable, FetchError, ParseError
 from bot.ingest import scheduler
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import Parser
@@ -31,6 +31,7 @@ from bot.store.writer import Writer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+STORAGE_RETRY_S = 30.0  # `run`: a feed whose articles the database could not take waits this long
 Item = TypeVar("Item")
 Progress = Callable[[int, int, "FeedOutcome"], None]
 
@@ -44,6 +45,7 @@ class FeedOutcome:
     new_articles: int = 0
     seen_articles: int = 0
     error: str | None = None
+    storage_failed: bool = False  # the database refused the write (full disk): not the feed's fault
 
 
 @dataclass(slots=True)
@@ -103,6 +105,8 @@ class HealthWrites(_Batched[Callable[[sqlite3.Connection], None]]):
             group, self._pending = self._pending, []
             try:
                 await self.writer.run(_apply_in_one_transaction, group)
+            except DatabaseUnavailable as err:
+                log.error("could not record the health of %d feeds: %s", len(group), err)
             except Exception:  # health is bookkeeping: log it, never take the poller down
                 log.exception("could not record the health of %d feeds", len(group))
 
@@ -250,6 +254,8 @@ class Poller:
     async def _poll_tracked(self, feed: source_store.FeedRow) -> FeedOutcome:
         """Poll one feed; done only once its health is written, so it is not seen as due again."""
         outcome = await self._poll_feed(feed)
+        if outcome.storage_failed:  # nothing recorded, so it is due at once: do not re-fetch it every second
+            await asyncio.sleep(STORAGE_RETRY_S)
         await self._health.idle()
         self._wake.set()  # its next check may come before the loop's current wake-up time
         return outcome
@@ -285,6 +291,9 @@ class Poller:
             return await self._poll_feed_unguarded(feed)
         except (FetchError, ParseError) as err:
             return await self._failed(feed, str(err), getattr(err, "retry_after", None))
+        except DatabaseUnavailable as err:  # a full disk, a lock held too long: one line, the feed is not at fault
+            log.error("%s", err)
+            return FeedOutcome(feed.id, feed.source_id, feed.url, "failed", error=str(err), storage_failed=True)
         except asyncio.CancelledError:
             raise
         except Exception as err:  # a bug must not stop the other feeds; keep it visible

@@ -7,8 +7,6 @@ records the last one applied, so each runs exactly once per database.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -16,6 +14,8 @@ from urllib.parse import quote
 import sqlite_utils
 
 from bot.errors import DatabaseUnavailable
+from bot.store.connection import BUSY_TIMEOUT_S, connect
+from bot.store.connection import transaction as transaction
 
 # Times: *_ts columns are Unix seconds (UTC) for ranges and sorting; *_at columns are
 # ISO 8601 UTC strings for people and exports.
@@ -284,30 +284,6 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE … COMMIT, rolled back on any error (connections here are in autocommit)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def connect(path: str) -> sqlite3.Connection:
-    # isolation_level=None: we issue BEGIN/COMMIT ourselves, so one article batch plus
-    # its FTS rows, story links, tags and outbox rows is one transaction.
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 30000")
-    conn.execute("PRAGMA temp_store = MEMORY")
-    return conn
-
-
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply pending migrations; return the schema version."""
     conn = db.conn
@@ -346,12 +322,9 @@ def _statements(script: str) -> list[str]:
     return out
 
 
-def open_db(path: str | Path) -> sqlite_utils.Database:
+def open_db(path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT_S, patient: bool = False) -> sqlite_utils.Database:
     """Open (creating if needed) the database at `path` and migrate it."""
-    path = str(path)
-    if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite_utils.Database(connect(path))
+    db = sqlite_utils.Database(connect(str(path), busy_timeout=busy_timeout, patient=patient))
     migrate(db)
     return db
 

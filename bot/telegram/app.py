@@ -43,6 +43,7 @@ from bot.saved_queries.saved_query import SUBSCRIPTION
 from bot.services.access import AccessService
 from bot.services.admin import AdminService
 from bot.services.archive import ArchiveService
+from bot.services.operations import run_retention
 from bot.services.press_review import PressReviewService
 from bot.services.reports import ReportService
 from bot.settings import Settings
@@ -123,10 +124,11 @@ class _Lifecycle:
     poll_task: asyncio.Task[None] | None = None
     digest_task: asyncio.Task[None] | None = None
     delivery_task: asyncio.Task[None] | None = None
+    retention_task: asyncio.Task[None] | None = None
 
     async def start(self, application: BotApplication) -> None:
         """Open the database, build the services, announce commands, start polling feeds."""
-        self.runtime = Runtime(self.config, self.settings.db_path)
+        self.runtime = Runtime(self.config, self.settings.db_path, patient=True)
         await self.runtime.start()
         services = Services(
             runtime=self.runtime,
@@ -144,6 +146,10 @@ class _Lifecycle:
             self.poll_task.add_done_callback(_report_task_end)
         self._start_delivery(application, services.subscriptions)
         self.digest_task = asyncio.create_task(self._digests(), name="daily-digests")
+        runtime = self.runtime
+        self.retention_task = asyncio.create_task(
+            run_retention(runtime.write, lambda: runtime.config, self.stop), name="retention"
+        )
         log.info("mediabot is running as @%s", application.bot.username)
         if self.config.access.mode == "private" and not self.config.access.admins:
             # Otherwise a new install refuses everyone and nobody can approve them.
@@ -182,8 +188,9 @@ class _Lifecycle:
     async def close(self, _application: BotApplication | None = None) -> None:
         """Stop the poller, the digests and the sender between transactions, then close the runtime."""
         self.stop.set()
-        if self.digest_task:
-            await asyncio.wait({self.digest_task}, timeout=SHUTDOWN_GRACE_S)
+        for task in (self.digest_task, self.retention_task):
+            if task:
+                await asyncio.wait({task}, timeout=SHUTDOWN_GRACE_S)
         if self.delivery_task:
             _done, pending = await asyncio.wait({self.delivery_task}, timeout=DELIVERY_GRACE_S)
             for task in pending:
