@@ -276,6 +276,11 @@ MIGRATIONS: tuple[str, ...] = (
         refused_at TEXT NOT NULL
     );
     """,
+    # 9: retention deletes an old article's alerts by article_id (bot.store.maintenance); without
+    # an index each pruned batch scanned the whole outbox.
+    """
+    CREATE INDEX IF NOT EXISTS outbox_article ON outbox (article_id);
+    """,
 )
 
 

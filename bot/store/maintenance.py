@@ -81,7 +81,7 @@ def prune_batch(conn: sqlite3.Connection, cutoff_ts: int, limit: int = PRUNE_BAT
         ids = [
             row[0]
             for row in conn.execute(
-                # The pending rows are read once (their partial index); outbox has no index on article_id.
+                # The pending rows are read once, through their partial index.
                 """SELECT id FROM articles
                    WHERE published_ts < ? AND fetched_ts < ?
                      AND id NOT IN (SELECT article_id FROM outbox WHERE status = 'pending' AND article_id IS NOT NULL)
