@@ -23,8 +23,17 @@ import unicodedata
 
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
-_DECLARED = re.compile(rb"""^<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
+_DECLARED = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
 _ENCODING_VALUE = re.compile(rb"""^(<\?xml[^>]{0,200}?encoding\s*=\s*)(["'])[^"']*\2""")
+_UTF8_NAMES = frozenset({"utf-8", "utf_8", "utf8", "u8"})
+# Charsets whose every byte is one character: UTF-8 bytes declared as one of these read as
+# mojibake without any decoding error, so valid UTF-8 wins (real windows-1258 Vietnamese is
+# never valid UTF-8: its letters are lone bytes above 0x7F).
+_SINGLE_BYTE = re.compile(r"ascii|latin_1|cp(?:4|8|12)\d\d|iso8859_\d+|koi8_\w|mac_\w+|tis_620|cp874")
+# Bytes XML 1.0 forbids (C0 controls but tab, CR, LF): expat stops at the first one. ESC
+# stays in ISO-2022 charsets, whose letters it switches.
+_FORBIDDEN_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+_FORBIDDEN_BUT_ESC = _FORBIDDEN_BYTES.replace(b"\x1b", b"")
 
 
 def http_charset(content_type: str | None) -> str | None:
@@ -47,7 +56,52 @@ def decode_by_http_charset(body: bytes, content_type: str | None) -> bytes:
     if charset == "utf-8" or not _decodes(body, charset):
         return body  # nothing reads it cleanly: the parser's own fallbacks decide
     text = unicodedata.normalize("NFC", body.decode(charset))
-    return _ENCODING_VALUE.sub(rb"\1\2utf-8\2", text.encode("utf-8"), count=1)
+    return set_declared_utf8(text.encode("utf-8"))
+
+
+def set_declared_utf8(body: bytes) -> bytes:
+    """`body` (UTF-8 bytes now) with its XML declaration's encoding saying so."""
+    return _ENCODING_VALUE.sub(rb"\1\2utf-8\2", body, count=1)
+
+
+def repair_encoding(body: bytes) -> bytes:
+    """ASCII-compatible feed bytes made readable: forbidden control bytes removed, invalid
+    UTF-8 sequences replaced by U+FFFD, a wrong single-byte declaration over UTF-8 made `utf-8`.
+
+    Linear, and a few copies of the body at most: a small share of feedparser's own cost.
+    """
+    declared = _declared_encoding(body)
+    iso2022 = declared is not None and declared.startswith("iso2022")
+    body = body.translate(None, _FORBIDDEN_BUT_ESC if iso2022 else _FORBIDDEN_BYTES)
+    if body.isascii():
+        return body
+    if declared is None or declared in _UTF8_NAMES:
+        return _valid_utf8(body)
+    if _SINGLE_BYTE.fullmatch(declared) and _decodes(body, "utf-8"):
+        return set_declared_utf8(body)
+    return body
+
+
+def _declared_encoding(body: bytes) -> str | None:
+    """Python's name for the charset of the XML declaration (lower case), None when there is none."""
+    match = _DECLARED.match(body)
+    if match is None:
+        return None
+    name = match.group(1).decode("ascii").lower()
+    return (_codec(name) or name).replace("-", "_")
+
+
+def _valid_utf8(body: bytes) -> bytes:
+    """`body` with invalid UTF-8 sequences replaced by U+FFFD; as it is when it is valid or mostly not UTF-8.
+
+    Fewer valid non-ASCII letters than invalid sequences means another charset than the one
+    declared (real windows-1258 Vietnamese is almost all invalid UTF-8): feedparser's fallback
+    then guesses it, where U+FFFD would replace every letter.
+    """
+    if _decodes(body, "utf-8"):
+        return body
+    text, valid, bad = _utf8_letters(body)
+    return text.encode("utf-8") if valid >= bad else body
 
 
 def _codec(name: str) -> str | None:
@@ -60,9 +114,15 @@ def _codec(name: str) -> str | None:
 def _mostly_utf8(body: bytes) -> bool:
     """More well-formed multi-byte UTF-8 letters than malformed bytes (text in a legacy code page
     almost never forms a valid sequence)."""
+    _, valid, bad = _utf8_letters(body)
+    return valid > bad
+
+
+def _utf8_letters(body: bytes) -> tuple[str, int, int]:
+    """`body` read as UTF-8 (bad sequences → U+FFFD), its valid non-ASCII letters, its bad sequences."""
     text = body.decode("utf-8", errors="replace")
-    bad = text.count("\ufffd")
-    return len(text) - len(text.encode("ascii", "ignore")) - bad > bad
+    bad = text.count("\ufffd") - body.count("\ufffd".encode())
+    return text, len(text) - len(text.encode("ascii", errors="ignore")) - bad, bad
 
 
 def _decodes(body: bytes, codec: str) -> bool:

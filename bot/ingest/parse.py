@@ -19,7 +19,6 @@ the item it sits in.
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import io
 import operator
@@ -32,7 +31,7 @@ from zoneinfo import ZoneInfo
 import feedparser
 
 from bot.errors import ParseError
-from bot.ingest.charset import decode_by_http_charset
+from bot.ingest.charset import decode_by_http_charset, repair_encoding, set_declared_utf8
 from bot.ingest.lean_feedparser import make_lean
 from bot.ingest.normalize import normalize_entries
 from bot.ingest.workers import JobTimeout, WorkerDied, WorkerPool
@@ -50,7 +49,6 @@ _WIDE_ENCODINGS = (
     (b"\x00<\x00?", "utf-16-be", 0),
     (b"<\x00?\x00", "utf-16-le", 0),
 )
-_XML_DECL_ENCODING = re.compile(rb"""^(<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
 _SPACE = re.compile(rb"[ \t\r\n]*")
 _DOCTYPE_TOKEN = re.compile(rb"""["'\[\]>]|<!--|<\?""")
 # feedparser reads DTD declarations from everything before the first `<` + word
@@ -59,16 +57,6 @@ _FEEDPARSER_HEAD_END = re.compile(rb"<\w")
 _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _HTML_HINT = re.compile(rb"<html[\s>]|<!doctype\s+html", re.IGNORECASE)
 _PROLOG_SCAN_LIMIT = 64
-_XML_DECLARATION = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
-_UTF8_NAMES = frozenset({"utf-8", "utf_8", "utf8", "u8"})
-# Charsets whose every byte is one character: UTF-8 bytes declared as one of these read as
-# mojibake without any decoding error, so valid UTF-8 wins (real windows-1258 Vietnamese is
-# never valid UTF-8: its letters are lone bytes above 0x7F).
-_SINGLE_BYTE = re.compile(r"ascii|latin_1|cp(?:4|8|12)\d\d|iso8859_\d+|koi8_\w|mac_\w+|tis_620|cp874")
-# Bytes XML 1.0 forbids (C0 controls but tab, CR, LF): expat stops at the first one. ESC
-# stays in ISO-2022 charsets, whose letters it switches.
-_FORBIDDEN_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
-_FORBIDDEN_BUT_ESC = _FORBIDDEN_BYTES.replace(b"\x1b", b"")
 DEFAULT_PARSE_BUDGET = 10.0  # polling.parse_timeout
 
 
@@ -141,61 +129,8 @@ def _ascii_compatible(body: bytes) -> bytes:
     for marker, encoding, bom_length in _WIDE_ENCODINGS:
         if body.startswith(marker):
             text = body[bom_length:].decode(encoding, errors="replace")
-            return _XML_DECL_ENCODING.sub(rb"\1\2utf-8\2", text.encode("utf-8"), count=1)
+            return set_declared_utf8(text.encode("utf-8"))
     return body
-
-
-def repair_encoding(body: bytes) -> bytes:
-    """ASCII-compatible feed bytes made readable: forbidden control bytes removed, invalid
-    UTF-8 sequences replaced by U+FFFD, a wrong single-byte declaration over UTF-8 made `utf-8`.
-
-    Linear, and a few copies of the body at most: a small share of feedparser's own cost.
-    """
-    declared = _declared_encoding(body)
-    iso2022 = declared is not None and declared.startswith("iso2022")
-    body = body.translate(None, _FORBIDDEN_BUT_ESC if iso2022 else _FORBIDDEN_BYTES)
-    if body.isascii():
-        return body
-    if declared is None or declared in _UTF8_NAMES:
-        return _valid_utf8(body)
-    if _SINGLE_BYTE.fullmatch(declared) and _is_utf8(body):
-        return _XML_DECL_ENCODING.sub(rb"\1\2utf-8\2", body, count=1)
-    return body
-
-
-def _declared_encoding(body: bytes) -> str | None:
-    """Python's name for the charset of the XML declaration (lower case), None when there is none."""
-    match = _XML_DECLARATION.match(body)
-    if match is None:
-        return None
-    name = match.group(1).decode("ascii").lower()
-    try:
-        return codecs.lookup(name).name.replace("-", "_")
-    except LookupError:
-        return name
-
-
-def _is_utf8(body: bytes) -> bool:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _valid_utf8(body: bytes) -> bytes:
-    """`body` with invalid UTF-8 sequences replaced by U+FFFD; as it is when it is valid or mostly not UTF-8.
-
-    Fewer valid non-ASCII letters than invalid sequences means another charset than the one
-    declared (real windows-1258 Vietnamese is almost all invalid UTF-8): feedparser's fallback
-    then guesses it, where U+FFFD would replace every letter.
-    """
-    if _is_utf8(body):
-        return body
-    text = body.decode("utf-8", errors="replace")
-    bad = text.count("\ufffd") - body.count("\ufffd".encode())
-    valid = len(text) - len(text.encode("ascii", errors="ignore")) - bad
-    return text.encode("utf-8") if valid >= bad else body
 
 
 def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> ParsedFeed:
