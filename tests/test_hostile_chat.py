@@ -228,10 +228,9 @@ ODDITIES = [
     "@" + BOT_USERNAME,
 ]
 WORDS = st.one_of(st.sampled_from(ODDITIES), st.text(max_size=12))
-TEXT = st.one_of(
-    st.lists(WORDS, max_size=8).map(" ".join),
-    st.builds(lambda word, n: (word or "x") * n, st.sampled_from(ODDITIES), st.integers(100, 5000)),
-)
+SHORT = st.lists(WORDS, max_size=8).map(" ".join)
+LONG = st.builds(lambda word, n: (word or "x") * n, st.sampled_from(ODDITIES), st.integers(100, 5000))
+TEXT = st.integers(0, 9).flatmap(lambda n: LONG if n == 0 else SHORT)  # one long text in ten: they are slow
 COMMAND_NAMES = [*COMMANDS, "unknown", "Search", "start@" + BOT_USERNAME, "help@otherbot", "search@" + BOT_USERNAME]
 # /addsource fetches: only the local feed server or text that is not a URL (no internet in tests).
 LOCAL_PATHS = ["/dongthap.rss", "/hostile.rss", "/status/500", "/missing", "/html/x"]
@@ -357,22 +356,23 @@ class World:
         payload = self.payload(item)
         if payload is None:
             return
-        since = self.srv.mark()
+        since, errors = self.srv.mark(), len(self.recorder.errors)
         self.bot.send(payload)
         self.sent[item.kind] += 1
         try:
-            self.check(since)
+            self.check(since, errors)
         except AssertionError as err:
             raise AssertionError(f"after {item!r}: {err}") from None
 
-    def check(self, since: int) -> None:
-        """Every call since `since`: accepted by Telegram, valid HTML ≤ 4,096, no other chat's secret."""
+    def check(self, since: int, errors: int = 0) -> None:
+        """Every call since `since`: accepted by Telegram, valid HTML ≤ 4,096, no other chat's secret;
+        no error recorded after the first `errors`."""
         with self.srv.world.lock:
             calls = self.srv.world.calls[since:]
         for call in calls:
             self.checked += 1
             _check_call(call)
-        assert not self.recorder.errors, self.recorder.errors[:5]
+        assert not self.recorder.errors[errors:], self.recorder.errors[errors:][:5]
 
 
 def _check_call(call: RecordedCall) -> None:
@@ -494,3 +494,24 @@ def test_another_chats_buttons_do_nothing_here(world: World) -> None:
     assert len(answers) == 2 * len(world.seeded)
     assert all(c.ok for c in answers), [c.summary() for c in answers]
     assert not [c.summary() for c in world.srv.sent[mark:] if c.method != "answerCallbackQuery"]
+
+
+@pytest.mark.parametrize("text", ["/latest k\udfff", "/subscribe source \udfffx"])
+def test_a_lone_surrogate_is_answered_not_crashed_on(world: World, text: str) -> None:
+    # Telegram's JSON may carry "\udfff": echoed into the answer, httpx could not encode it and
+    # the handler died with "surrogates not allowed"; it is shown as U+FFFD now.
+    mark = world.srv.mark()
+    world.send(Input("command", 1, text))
+    replies = [c for c in world.srv.sent[mark:] if c.method == "sendMessage"]
+    assert len(replies) == 1 and replies[0].ok, [c.summary() for c in world.srv.sent[mark:]]
+
+
+@pytest.mark.parametrize(
+    "text", ["/compare source:", "/campaign chuyen-doi-so since:2m", "/export chuyen-doi-so source:"]
+)
+def test_a_query_operator_as_a_period_gets_the_period_line(world: World, text: str) -> None:
+    # read_period let the question parser's QueryError escape: /compare crashed into the error handler.
+    mark = world.srv.mark()
+    world.send(Input("command", 1, text))
+    replies = [c for c in world.srv.sent[mark:] if c.method == "sendMessage"]
+    assert len(replies) == 1 and "period" in (replies[0].text or ""), [c.summary() for c in world.srv.sent[mark:]]
