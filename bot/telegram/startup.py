@@ -35,7 +35,7 @@ PTB_RUN_LOGGERS = ("telegram.ext", "telegram.ext.Updater", "telegram.ext.Applica
 _LOOP_INVALID_TOKEN = "Invalid token. Aborting retry loop."
 REVOKED = (
     "error: Telegram no longer accepts the bot token (401 Unauthorized): it was revoked or replaced "
-    "with @BotFather; set the new one in TELEGRAM_BOT_TOKEN and start mediabot again. "
+    "with @BotFather; put the new one in TELEGRAM_BOT_TOKEN (or TELEGRAM_BOT_TOKEN_FILE) and start mediabot again. "
     "Alerts not yet sent stay in the outbox."
 )
 
