@@ -20,6 +20,7 @@ DEFAULT_API_URL = "https://api.telegram.org"
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 # What @BotFather gives: the bot's numeric id, a colon, 35 characters of A-Za-z0-9_- (more allowed).
 _BOT_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{35,}")
+_MIN_LITERAL_SECRET = 6  # shorter URL passwords are redacted by pattern only (bot.logsetup.redact_url)
 _TOKEN_FILE_MAX = 4096  # a token is ~46 characters; a larger "token file" is the wrong file
 
 
@@ -147,4 +148,5 @@ def _passwords(url: str | None) -> list[str]:
         password = urlsplit(url).password if url else None
     except ValueError:
         return []
-    return [password, unquote(password)] if password else []
+    # A short one would blank that string in every log line; in a URL the pattern redaction hides it.
+    return [password, unquote(password)] if password and len(password) >= _MIN_LITERAL_SECRET else []

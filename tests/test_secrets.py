@@ -106,6 +106,9 @@ def test_settings_show_no_password_anywhere() -> None:
         settings.check_for_run()
     assert PASSWORD not in str(refused.value) and "ftp://u:[REDACTED]@h" in str(refused.value)
     assert PASSWORD in settings.secrets() and BOT_TOKEN in settings.secrets()
+    # A two-letter password would blank "ab" in every line: only its URL is redacted.
+    short = Settings.from_env({"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_API_URL": "https://u:ab@h"})
+    assert "ab" not in short.secrets() and "https://u:[REDACTED]@h" in repr(short)
 
 
 @pytest.mark.parametrize(
