@@ -18,6 +18,7 @@ import re
 import unicodedata
 
 _TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # Characters a feed can send that no reader should get: C0/C1 controls other than the
@@ -66,6 +67,12 @@ def _build_fold_table() -> dict[int, str | None]:
 
 
 _FOLD_TABLE = _build_fold_table()
+
+
+def encodable(text: str) -> str:
+    """`text` with lone surrogates replaced by U+FFFD: they cannot be encoded as UTF-8, so a reply
+    quoting them failed to send (a chat message's JSON can carry them as `\\ud800` escapes)."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def fold_vietnamese(text: str) -> str:

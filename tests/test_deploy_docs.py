@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 
 from tests.test_deploy_files import (
-    COMMANDS_FROM_PARALLEL_BRANCHES,
     DEPLOY,
-    FROM_PARALLEL_BRANCHES,
     ROOT,
     compose,
     service_environment,
@@ -74,7 +72,7 @@ def test_every_command_the_documents_show_is_a_real_one() -> None:
             for command in mediabot_commands(span):
                 shown.setdefault(command, name)
     assert {"health", "backup", "run"} <= set(shown)  # the finder does find them
-    unknown = {c: where for c, where in shown.items() if c not in subcommands() | COMMANDS_FROM_PARALLEL_BRANCHES}
+    unknown = {c: where for c, where in shown.items() if c not in subcommands()}
     assert not unknown
 
 
@@ -97,7 +95,7 @@ def test_every_environment_variable_the_documents_name_is_one_the_code_or_compos
     for text in documents().values():
         named |= set(re.findall(r"\b((?:MEDIABOT|TELEGRAM)_[A-Z_]*[A-Z])\b", text))
     compose_text = (ROOT / "compose.yaml").read_text(encoding="utf-8")
-    known = settings_env_names() | FROM_PARALLEL_BRANCHES | set(re.findall(r"\$\{([A-Z_]+)", compose_text))
+    known = settings_env_names() | set(re.findall(r"\$\{([A-Z_]+)", compose_text))
     known |= set(service_environment(compose()["services"]["telegram-bot-api"]))  # the Bot API image's own
     assert "TELEGRAM_BOT_TOKEN_FILE" in named
     assert named <= known, sorted(named - known)

@@ -35,8 +35,6 @@ DEPLOY = ROOT / "deploy"
 # Names the deploy files and docs use that parallel branches of issue 9 add to the code: the token as a
 # file (B2), `mediabot backup` and `mediabot stats` (C1). Once merged, the code has them and these sets
 # change nothing.
-FROM_PARALLEL_BRANCHES = {"TELEGRAM_BOT_TOKEN_FILE"}
-COMMANDS_FROM_PARALLEL_BRANCHES = {"backup", "stats"}
 
 
 def compose() -> dict[str, Any]:
@@ -291,7 +289,7 @@ def test_the_token_comes_from_a_compose_secret_file() -> None:
 
 
 def test_every_environment_variable_in_the_deploy_files_is_one_the_code_reads() -> None:
-    known = settings_env_names() | FROM_PARALLEL_BRANCHES
+    known = settings_env_names()
     assert {"TELEGRAM_BOT_TOKEN", "MEDIABOT_WEBHOOK_SECRET", "MEDIABOT_DB"} <= known  # the scan finds them
     used = set(service_environment(bot_service())) | set(env_example("mediabot.env.example")) | set(unit_environment())
     used |= {k for k in env_example("compose.env.example") if k.startswith(("MEDIABOT_", "TELEGRAM_"))}
@@ -412,7 +410,7 @@ def test_the_backup_timer_runs_a_real_command_as_the_services_user() -> None:
     text = (DEPLOY / "mediabot-backup.service").read_text(encoding="utf-8")
     assert re.findall(r"^User=(\S+)$", text, re.M) == [unit_value("User")]
     (command,) = re.findall(r"/bin/mediabot (\S+) ", text)
-    assert command in subcommands() | COMMANDS_FROM_PARALLEL_BRANCHES
+    assert command in subcommands()
     (target,) = re.findall(r'mediabot backup "([^"$]+)/mediabot-', text)
     assert PurePosixPath(target) == PurePosixPath("/var/lib", unit_value("StateDirectory").split()[1])
     assert "OnCalendar=" in (DEPLOY / "mediabot-backup.timer").read_text(encoding="utf-8")

@@ -157,11 +157,25 @@ class SubscriptionService:
             return None
         text = _query_text(query)
         campaign = config.campaign(campaign_id) if campaign_id else None
+        if not self._matchable(f"{campaign.query} {text}" if campaign is not None else text):
+            return None
         if campaign is not None:
             return Spec(CAMPAIGN, campaign.id, text, _label(f"{campaign.name} {text}".strip()))
         if not query.has_words and len(query.sources) == 1:
             return Spec(SOURCE, query.sources[0], "", _outlet_name(answer, query.sources[0]))
         return Spec(QUERY, None, text, _label(text)) if query.has_words else None
+
+    def _matchable(self, text: str) -> bool:
+        """Will the matcher accept `text` (bot.alerts.subscriptions.query_text, then compiled)? A
+        question naming a campaign plus 64 words got a Follow button; the matcher refused the
+        campaign's query plus those words ("at most 64 words"): "Following …", and never an alert."""
+        config = self.runtime.config
+        try:
+            query = parse(text, now=self._clock(), tz=config.organization.tz)
+            compile_query(query, abbreviations_for(config.organization.abbreviations))
+        except QueryError as err:
+            return err.code == "empty"  # nothing but outlets: followed as an outlet below
+        return True
 
     # -- changing
 

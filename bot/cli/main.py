@@ -11,6 +11,7 @@ import re
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -18,7 +19,7 @@ from bot import __version__
 from bot.cli.progress import ProgressReporter
 from bot.config import Config, load_config, parse_duration
 from bot.errors import ConfigError, MediabotError, QueryError
-from bot.logsetup import LEVELS, configure_logging
+from bot.logsetup import FORMATS, LEVELS, configure_logging, report_error
 from bot.settings import Settings
 
 log = logging.getLogger("mediabot")
@@ -58,7 +59,7 @@ def _at_least_one(text: str) -> int:
 
 
 def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
-    """--config, --db, --log-level: on the main parser with their defaults, and on every command
+    """--config, --db, --log-level, --log-format: on the main parser with their defaults, and on every command
     without (SUPPRESS), so that `mediabot sources --db x` means `mediabot --db x sources`."""
     env = os.environ
 
@@ -84,13 +85,20 @@ def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
         default=default(None),
         help="DEBUG, INFO, WARNING or ERROR (env MEDIABOT_LOG_LEVEL)",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        type=str.lower,
+        default=default(None),
+        help="text (default) or json: one JSON object per line (env MEDIABOT_LOG_FORMAT)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="mediabot",
         description="Press monitoring: poll feeds, search the archive, run the Telegram bot.",
-        epilog="--config, --db and --log-level may also follow the command.",
+        epilog="--config, --db, --log-level and --log-format may also follow the command.",
     )
     _global_options(parser, defaults=True)
     parser.add_argument("--version", action="version", version=f"mediabot {__version__}")
@@ -150,7 +158,8 @@ def _add_commands(sub: argparse._SubParsersAction[_Parser], common: _Parser) -> 
         "until SIGINT or SIGTERM (then exit 0).",
         epilog="Environment: TELEGRAM_BOT_TOKEN (required: the token @BotFather gave you, <bot id>:<35 or more "
         "characters>); TELEGRAM_API_URL (default https://api.telegram.org); MEDIABOT_WEBHOOK_URL for a webhook "
-        "instead of long polling (with MEDIABOT_WEBHOOK_LISTEN, MEDIABOT_WEBHOOK_PORT, MEDIABOT_WEBHOOK_SECRET).",
+        "instead of long polling (with MEDIABOT_WEBHOOK_LISTEN, MEDIABOT_WEBHOOK_PORT, MEDIABOT_WEBHOOK_SECRET); "
+        "TELEGRAM_BOT_TOKEN_FILE instead of TELEGRAM_BOT_TOKEN: a file holding the token (a container secret).",
     )
     command("health", help="exit 0 when the database answers and feeds were checked recently")
     _add_operations(command)
@@ -198,24 +207,26 @@ def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        level = args.log_level or settings.log_level
-        configure_logging(level, secrets=[settings.token] if settings.token else [])
+        settings = replace(
+            settings, log_level=args.log_level or settings.log_level, log_format=args.log_format or settings.log_format
+        )
+        configure_logging(settings.log_level, settings.secrets(), settings.log_format)
         config = load_config(args.config)
         return _dispatch(args, config, settings)
     except (ConfigError, QueryError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        report_error(f"error: {err}")
         return 2
     except MediabotError as err:
-        print(f"error: {err}", file=sys.stderr)
+        report_error(f"error: {err}")
         return 1
     except sqlite3.Error as err:  # a folder or a non-database as --db, a database locked too long
-        print(f"error: {args.db}: cannot use the database: {err}", file=sys.stderr)
+        report_error(f"error: {args.db}: cannot use the database: {err}")
         return 1
     except BrokenPipeError:
         raise
     except OSError as err:  # e.g. --db in a folder that cannot be created or written
         where = f"{err.filename}: " if err.filename else ""
-        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
+        report_error(f"error: {where}{err.strerror or err}")
         return 1
     except KeyboardInterrupt:
         return 130
@@ -261,8 +272,6 @@ def _dispatch(args: argparse.Namespace, config: Config, settings: Settings) -> i
             return operations.prune_command(config, args.db, args.older_than)
         return operations.stats_command(config, args.db, days=args.days, as_json=args.json)
     if args.command == "run":
-        from dataclasses import replace
-
         from bot.telegram.app import run_bot
 
         return run_bot(replace(settings, config_path=args.config, db_path=args.db), config)

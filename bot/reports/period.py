@@ -99,8 +99,11 @@ def read_period(text: str, now: datetime) -> ReportPeriod:
         span = _moment(text, now)[1]
         if span is not None:
             return last_days(math.ceil(span / timedelta(days=1)), now)
-    question = understand(text, now=now, outlets=(), campaigns=())
-    if question.period is None or question.query.has_words:
+    try:
+        question = understand(text, now=now, outlets=(), campaigns=())
+    except QueryError:  # "source:" or "since:2m" in a period: /compare crashed into the error handler
+        question = None
+    if question is None or question.period is None or question.query.has_words:
         raise PeriodError(f"not a period: {text!r}; e.g. {_EXAMPLES}", "bad_period", value=text)
     return period_of(question, now)
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.store.db import iso_utc, transaction
 from bot.store.sources import now_iso
+from bot.textnorm import encodable
 
 PENDING, APPROVED, DENIED = "pending", "approved", "denied"
 STATUSES = (PENDING, APPROVED, DENIED)
@@ -173,12 +174,20 @@ def insert_audit(
     detail: str | None,
     now: datetime,
 ) -> int:
-    """Append one audit row; returns its id."""
+    """Append one audit row; returns its id.
+
+    Target and detail quote what a chat sent (a command, a button's data), which may hold lone
+    surrogates SQLite cannot encode: the row must be written all the same.
+    """
     cursor = conn.execute(
         "INSERT INTO audit (at, actor_id, action, target, detail) VALUES (?, ?, ?, ?, ?)",
-        (now_iso(now), actor_id, action, target, detail),
+        (now_iso(now), actor_id, action, _storable(target), _storable(detail)),
     )
     return int(cursor.lastrowid or 0)
+
+
+def _storable(text: str | None) -> str | None:
+    return None if text is None else encodable(text)
 
 
 def recent_audit(conn: sqlite3.Connection, limit: int = 50, offset: int = 0) -> list[AuditRow]:

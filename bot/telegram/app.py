@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +35,7 @@ from bot.alerts.scheduled import PressReviewJob, WeeklyDigestJob
 from bot.alerts.service import SubscriptionService
 from bot.alerts.spikes import SpikeJob
 from bot.config import Config
-from bot.logsetup import ensure_redacted, secrets_of
+from bot.logsetup import ensure_redacted, report_error, secrets_of
 from bot.runtime import Runtime
 from bot.saved_queries.campaigns import compile_campaigns
 from bot.saved_queries.saved_query import SUBSCRIPTION
@@ -54,7 +53,7 @@ from bot.telegram.handlers.press_review import render_press_review, render_spike
 from bot.telegram.handlers.subscriptions import render_digest
 from bot.telegram.limiter import SharedRateLimiter
 from bot.telegram.sender import BotTransport
-from bot.telegram.startup import check_token
+from bot.telegram.startup import REVOKED, TokenWatch, check_token
 
 log = logging.getLogger(__name__)
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
@@ -234,9 +233,18 @@ def build_application(
     poll_feeds: bool = True,
     owns_loop: bool = False,
     clock: Callable[[], datetime] | None = None,
+    pacer: Pacer | None = None,
+    token_watch: TokenWatch | None = None,
 ) -> BotApplication:
-    """The PTB Application with every handler registered; resources start in post_init."""
+    """The PTB Application with every handler registered; resources start in post_init.
+
+    `pacer`: Telegram's flood limits by default; a suite that sends thousands of updates to a
+    fake Bot API passes a faster one (at 30/s, 10,000 replies would take six minutes).
+    `token_watch` hears of every 401 (a revoked token).
+    """
     lifecycle = _Lifecycle(settings, config, poll_feeds, owns_loop, clock)
+    if pacer is not None:
+        lifecycle.pacer = pacer
     # One budget for replies and alerts (bot.alerts.pacing): Telegram counts them together.
     application = (
         ApplicationBuilder()
@@ -245,7 +253,7 @@ def build_application(
         .base_file_url(f"{settings.api_url}/file/bot")
         .context_types(ContextTypes(context=BotContext))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(SharedRateLimiter(lifecycle.pacer))
+        .rate_limiter(SharedRateLimiter(lifecycle.pacer, on_unauthorized=token_watch.rejected if token_watch else None))
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(lifecycle.start)
         .post_shutdown(lifecycle.close)
@@ -281,20 +289,29 @@ def run_bot(settings: Settings, config: Config) -> int:
     compile_organization(config)
     settings.check_for_run()  # ConfigError (exit 2): no token, a malformed one, a URL that is not http(s)
     settings = _authenticated(settings)
-    redactor = ensure_redacted(secrets_of(settings), settings.log_level)
-    application = build_application(settings, config, owns_loop=True)
+    redactor = ensure_redacted(secrets_of(settings), settings.log_level, settings.log_format)
+    watch = TokenWatch()
+    application = build_application(settings, config, owns_loop=True, token_watch=watch)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # run_polling below picks this loop up
     code = check_token(loop, application, settings, redactor)
     if code is not None:
         loop.close()
         return code
+    watch.watch(application)
     try:
         _serve(application, settings)
     except Exception as err:  # one clear line, never a traceback with secrets in it
-        print(redactor.redact(f"error: mediabot stopped: {type(err).__name__}: {err}"), file=sys.stderr)
-        log.debug("mediabot stopped", exc_info=True)
-        return 1
+        watch.finish(loop)
+        if not watch.revoked:
+            report_error(redactor.redact(f"error: mediabot stopped: {type(err).__name__}: {err}"))
+            log.debug("mediabot stopped", exc_info=True)
+            return 1
+    finally:
+        loop.close()
+    if watch.revoked:
+        report_error(REVOKED)
+        return 2
     return 0
 
 
@@ -308,7 +325,7 @@ def _authenticated(settings: Settings) -> Settings:
 
 def _serve(application: BotApplication, settings: Settings) -> None:
     if not settings.webhook_url:
-        application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=True)
+        application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
         return
     path = urlsplit(settings.webhook_url).path.strip("/")
     application.run_webhook(
@@ -319,5 +336,5 @@ def _serve(application: BotApplication, settings: Settings) -> None:
         # PTB answers 403 to a POST without this value in X-Telegram-Bot-Api-Secret-Token.
         secret_token=settings.webhook_secret,
         allowed_updates=Update.ALL_TYPES,
-        close_loop=True,
+        close_loop=False,  # run_bot closes it, after finishing what a failed stop skipped
     )

@@ -35,30 +35,36 @@ class TokenStore(Generic[T]):
 
     Telegram limits callback data to 64 bytes, so buttons carry a token; the oldest
     entries are forgotten first, and a forgotten token means "this list expired".
+    A token belongs to the chat it was shown in: callback data is written by the client, so
+    a token seen in a group and pressed in another chat must not open that group's answer,
+    preview or query there (the hostile chat suite replayed them and read another chat's state).
     """
 
     def __init__(self, capacity: int = 2000) -> None:
         self.capacity = capacity
-        self._items: OrderedDict[str, T] = OrderedDict()
+        self._items: OrderedDict[str, tuple[int, T]] = OrderedDict()
 
-    def put(self, value: T) -> str:
-        """Store `value`; return its token (8 URL-safe characters)."""
+    def put(self, chat_id: int, value: T) -> str:
+        """Store `value` for buttons in `chat_id`; return its token (8 URL-safe characters)."""
         token = secrets.token_urlsafe(6)
-        self._items[token] = value
+        self._items[token] = (chat_id, value)
         while len(self._items) > self.capacity:
             self._items.popitem(last=False)
         return token
 
-    def get(self, token: str) -> T | None:
-        """The value of `token`, or None when it expired or never existed."""
-        value = self._items.get(token)
-        if value is not None:
-            self._items.move_to_end(token)
-        return value
+    def get(self, chat_id: int, token: str) -> T | None:
+        """The value of `token` pressed in `chat_id`; None when it expired, never existed or is another chat's."""
+        item = self._items.get(token)
+        if item is None or item[0] != chat_id:
+            return None
+        self._items.move_to_end(token)
+        return item[1]
 
-    def pop(self, token: str) -> T | None:
-        """Remove and return the value of `token` (one-shot buttons such as Add/Cancel)."""
-        return self._items.pop(token, None)
+    def pop(self, chat_id: int, token: str) -> T | None:
+        """Remove and return the value of `token` (one-shot buttons such as Add/Cancel); another chat's stays."""
+        if self.get(chat_id, token) is None:
+            return None
+        return self._items.pop(token)[1]
 
     def clear(self) -> None:
         """Forget every token (their buttons then say the list expired)."""

@@ -19,6 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.search.types import MARK_END, MARK_START, SearchHit
 from bot.telegram.i18n import Html, t_plain
+from bot.textnorm import encodable
 
 MESSAGE_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit for callback_data
@@ -40,7 +41,7 @@ def utf16_len(text: str) -> int:
 
 def esc(text: str) -> Html:
     """Escape text for Telegram HTML (& < > and ", so it is also safe inside an attribute)."""
-    return Html(html.escape(str(text), quote=False).replace('"', "&quot;"))
+    return Html(html.escape(encodable(str(text)), quote=False).replace('"', "&quot;"))
 
 
 def link(url: str, title: str) -> Html:

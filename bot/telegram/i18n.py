@@ -23,6 +23,7 @@ from bot.search.broaden import WIDER_PERIOD
 from bot.search.query import Query
 from bot.search.question import Question
 from bot.telegram.locales import en, vi
+from bot.textnorm import encodable
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
@@ -67,7 +68,7 @@ _FORMATTER = _PluralFormatter()
 def _escape(value: object) -> str:
     if isinstance(value, Html):
         return str(value)
-    return html.escape(str(value), quote=False)
+    return html.escape(encodable(str(value)), quote=False)
 
 
 def t(key: str, lang: str, **values: object) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import InvalidToken, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.alerts.pacing import Pacer
@@ -35,9 +35,10 @@ Result = bool | dict[str, Any] | list[dict[str, Any]]
 class SharedRateLimiter(BaseRateLimiter[str]):
     """PTB's rate limiter over our Pacer."""
 
-    def __init__(self, pacer: Pacer, max_retries: int = 3) -> None:
+    def __init__(self, pacer: Pacer, max_retries: int = 3, on_unauthorized: Callable[[], None] | None = None) -> None:
         self.pacer = pacer
         self.max_retries = max_retries
+        self.on_unauthorized = on_unauthorized  # every request passes here: the one place to notice a 401
 
     async def initialize(self) -> None:
         """Nothing to set up: the pacer is plain state."""
@@ -55,6 +56,22 @@ class SharedRateLimiter(BaseRateLimiter[str]):
         rate_limit_args: str | None,
     ) -> Result:
         """Wait for a slot (requests to a chat only), send, and retry a 429 after retry_after."""
+        try:
+            return await self._paced(callback, args, kwargs, endpoint, data, rate_limit_args)
+        except InvalidToken:
+            if self.on_unauthorized:
+                self.on_unauthorized()
+            raise
+
+    async def _paced(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: str | None,
+    ) -> Result:
         chat_id = _chat_id(data.get("chat_id"))
         if rate_limit_args == PACED or chat_id is None:
             return await callback(*args, **kwargs)

@@ -10,7 +10,15 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import ExtBot
 
 from bot.alerts.delivery import Blocked, Migrated, Rejected, Rendered, RetryLater, TelegramRefused, Unavailable
@@ -64,6 +72,8 @@ def _refusal(err: TelegramError) -> TelegramRefused:
     if isinstance(err, RetryAfter):
         after = err.retry_after
         return RetryLater(after.total_seconds() if isinstance(after, timedelta) else float(after), str(err))
+    if isinstance(err, InvalidToken):  # the token was revoked: the alert waits for the new one
+        return Unavailable(f"token refused: {err}")
     if isinstance(err, Forbidden):
         return Blocked(str(err))
     if isinstance(err, ChatMigrated):

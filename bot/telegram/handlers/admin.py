@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.services.admin import AdminError
 from bot.telegram.context import BotContext
-from bot.telegram.handlers.common import admin_only, admin_press, reply
+from bot.telegram.handlers.common import admin_only, admin_press, chat_of, reply
 from bot.telegram.handlers.render import render_preview, render_reloaded, render_stats
 from bot.telegram.i18n import t, t_plain
 
@@ -47,7 +47,7 @@ async def addsource(update: Update, ctx: BotContext) -> None:
         return
     await ctx.admin.audit(actor, "source.preview", _without_password(preview.url), f"{preview.items} items")
     preview = replace(preview, source_id=args[1].lower()) if len(args) == 2 else preview
-    token = ctx.services.previews.put(preview)
+    token = ctx.services.previews.put(chat_of(update), preview)
     await reply(update, ctx, render_preview(preview, ctx.lang), keyboard=_confirm_keyboard(token, ctx.lang))
 
 
@@ -79,7 +79,7 @@ async def on_confirm(update: Update, ctx: BotContext) -> None:
         return
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None  # admin_press checked both
-    preview = ctx.services.previews.pop(match.group(2))
+    preview = ctx.services.previews.pop(chat_of(update), match.group(2))
     await query.answer(None if preview else t_plain("search.expired", ctx.lang))
     if preview is None:
         return

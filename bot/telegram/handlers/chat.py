@@ -9,7 +9,7 @@ from bot.errors import QueryError
 from bot.services.archive import Answer, UnknownOutlet
 from bot.telegram.context import LANG_KEY, PREF_KEY, BotContext
 from bot.telegram.format import PAGER_NOOP, pager_keyboard, parse_pager_data
-from bot.telegram.handlers.common import command_of, command_text, edit_in_place, reply, without_mention
+from bot.telegram.handlers.common import chat_of, command_of, command_text, edit_in_place, reply, without_mention
 from bot.telegram.handlers.render import (
     page_count,
     page_index,
@@ -123,15 +123,17 @@ async def unknown_command(update: Update, ctx: BotContext) -> None:
 
 async def send_answer(update: Update, ctx: BotContext, answer: Answer, *, snippets: bool = True) -> None:
     """Reply with one page of an answer, its Next/Previous buttons and its Follow button."""
-    token = ctx.services.pages.put(answer.request)
-    keyboard = pager_keyboard(token, page_index(answer), page_count(answer), ctx.lang, follow=_follow(ctx, answer))
+    chat_id = chat_of(update)
+    token = ctx.services.pages.put(chat_id, answer.request)
+    follow = _follow(ctx, chat_id, answer)
+    keyboard = pager_keyboard(token, page_index(answer), page_count(answer), ctx.lang, follow=follow)
     await reply(update, ctx, _one_message(answer, ctx, snippets), keyboard=keyboard)
 
 
-def _follow(ctx: BotContext, answer: Answer) -> str | None:
+def _follow(ctx: BotContext, chat_id: int, answer: Answer) -> str | None:
     """The token of what the Follow button subscribes to, kept server-side (callback data is ≤ 64 bytes)."""
     spec = ctx.subscriptions.follow_spec(answer)
-    return ctx.services.follows.put(spec) if spec is not None else None
+    return ctx.services.follows.put(chat_id, spec) if spec is not None else None
 
 
 def _one_message(answer: Answer, ctx: BotContext, snippets: bool) -> list[str]:
@@ -148,13 +150,14 @@ async def on_page(update: Update, ctx: BotContext) -> None:
     if query is None:
         return
     parsed = parse_pager_data(query.data)
-    request = ctx.services.pages.get(parsed[0]) if parsed else None
+    request = ctx.services.pages.get(chat_of(update), parsed[0]) if parsed else None
     if request is None or parsed is None:
         await query.answer(None if query.data == PAGER_NOOP else t_plain("search.expired", ctx.lang))
         return
     answer = await ctx.archive.rerun(request, parsed[1])
     parts = _one_message(answer, ctx, snippets=request.kind in ("ask", "search"))
-    keyboard = pager_keyboard(parsed[0], page_index(answer), page_count(answer), ctx.lang, follow=_follow(ctx, answer))
+    follow = _follow(ctx, chat_of(update), answer)
+    keyboard = pager_keyboard(parsed[0], page_index(answer), page_count(answer), ctx.lang, follow=follow)
     await query.answer()
     if len(parts) == 1:
         await edit_in_place(query, parts[0], keyboard)

@@ -82,6 +82,11 @@ def reply_target(update: Update) -> ReplyTarget | None:
     return ReplyTarget(chat.id, thread_of(message), quote)
 
 
+def chat_of(update: Update) -> int:
+    """The update's chat id (0 when it has none: the gate lets no such update through)."""
+    return update.effective_chat.id if update.effective_chat else 0
+
+
 def command_of(text: str | None) -> tuple[str, str | None] | None:
     """('search', 'mediabot') for '/search@mediabot …'; None when the text is not a command."""
     match = _COMMAND.match(text or "")

@@ -38,7 +38,7 @@ from bot.telegram.format import (
     utf16_len,
 )
 from bot.telegram.handlers.chat import bad_query, send_answer
-from bot.telegram.handlers.common import command_text, edit_in_place, reply, thread_of
+from bot.telegram.handlers.common import chat_of, command_text, edit_in_place, reply, thread_of
 from bot.telegram.i18n import Html, t, t_plain
 
 _DATA = re.compile(r"^sub:(?:(f):([A-Za-z0-9_-]{1,40})|([oprmx]|mute|more):(\d{1,18})|(l):([ox]))$")
@@ -132,7 +132,7 @@ async def on_button(update: Update, ctx: BotContext) -> None:
 
 
 async def _follow(update: Update, ctx: BotContext, query: CallbackQuery, token: str) -> None:
-    spec = ctx.services.follows.get(token)
+    spec = ctx.services.follows.get(chat_of(update), token)
     if spec is None:
         await query.answer(t_plain("sub.expired", ctx.lang))
         return
