@@ -9,7 +9,9 @@ With `max_in_flight` = K sends overlap and a crash may duplicate up to K rows.
 What Telegram answers decides what happens to a row:
 
     429 retry_after   the chat waits that long, the overall pace slows (bot.alerts.pacing)
-    5xx, network      retried with exponential backoff (per row, and a pause for everyone)
+    5xx, network      retried with exponential backoff (per row, and a pause for everyone), at
+                      least every `outage_probe_s`; the first answer after an outage makes every
+                      row it held due at once
     403               the chat blocked or removed the bot: its rows fail, its subscriptions
                       pause, each admin gets a notice
     400               logged, retried, given up after MAX_ATTEMPTS; never holds the queue
@@ -120,6 +122,7 @@ class DeliveryOptions:
     max_in_flight: int = 1  # >1: faster with slow answers, but a crash may duplicate that many
     backoff_s: tuple[float, ...] = BACKOFF_S
     idle_check_s: float = IDLE_CHECK_S
+    outage_probe_s: float = 60.0  # while Telegram does not answer, it is tried at least this often
 
 
 class Delivery:
@@ -154,6 +157,7 @@ class Delivery:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slot_free = asyncio.Event()  # a send finished: its slot and its chat are free
         self._transient = 0  # consecutive 5xx/network failures (everyone pauses)
+        self._outage_rows: set[int] = set()  # ids of rows delayed only because Telegram did not answer
         self._pause_until = 0.0
         self.sent = 0
 
@@ -239,7 +243,8 @@ class Delivery:
         retry_at: float | None = None
         try:
             await self._send_row(row, ticket)
-            self._transient = 0
+            if self._transient:
+                self._after_outage()
             self.sent += 1
         except RetryLater as err:
             self.pacer.too_many(row.chat_id, err.retry_after, self.pacer.clock())
@@ -388,9 +393,26 @@ class Delivery:
 
     async def _unavailable(self, row: OutboxRow, error: str) -> float:
         self._transient += 1
-        pause = min(0.5 * 2**self._transient, 60.0)
+        probe = self.options.outage_probe_s
+        pause = min(0.5 * 2**self._transient, probe)
         self._pause_until = max(self._pause_until, self.pacer.clock() + pause)
-        log.warning("Telegram unavailable (%s); retrying in %.1f s", error, pause)
-        retry_at = self.wall() + min(0.5 * 2**row.attempts, self.options.backoff_s[-1])
+        # One line per outage, not per attempt: bot.telegram.reachability logs when it starts and ends.
+        log.debug("Telegram unavailable (%s); retrying in %.1f s", error, pause)
+        retry_at = self.wall() + min(0.5 * 2**row.attempts, probe)
         await self.write(rows.mark_retry, row.id, retry_at, error)
+        self._outage_rows.add(row.id)
         return retry_at
+
+    def _after_outage(self) -> None:
+        """Telegram answers again: the rows that failed only because it did not are due now, not
+        when their own backoff (up to outage_probe_s) ends."""
+        self._transient = 0
+        waiting = [entry for entry in self._delayed if entry[1] in self._outage_rows]
+        self._delayed = [entry for entry in self._delayed if entry[1] not in self._outage_rows]
+        heapq.heapify(self._delayed)
+        self._outage_rows.clear()
+        now = self.pacer.clock()
+        for _at, _id, row in waiting:
+            self.queue.add(row, now)
+        if waiting:
+            log.info("Telegram is back: %d alerts held by the outage are due now", len(waiting))

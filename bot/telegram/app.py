@@ -52,6 +52,7 @@ from bot.telegram.handlers import register_handlers, set_bot_commands
 from bot.telegram.handlers.press_review import render_press_review, render_spike, render_weekly
 from bot.telegram.handlers.subscriptions import render_digest
 from bot.telegram.limiter import SharedRateLimiter
+from bot.telegram.reachability import Reachability, WatchedRequest
 from bot.telegram.sender import BotTransport
 from bot.telegram.startup import check_token
 
@@ -230,10 +231,13 @@ def build_application(
 ) -> BotApplication:
     """The PTB Application with every handler registered; resources start in post_init."""
     lifecycle = _Lifecycle(settings, config, poll_feeds, owns_loop, clock)
+    reachability = Reachability()  # an outage is logged once, whichever call meets it (PTB's pool sizes)
     # One budget for replies and alerts (bot.alerts.pacing): Telegram counts them together.
     application = (
         ApplicationBuilder()
         .token(settings.token or "")
+        .request(WatchedRequest(reachability, connection_pool_size=256))
+        .get_updates_request(WatchedRequest(reachability, connection_pool_size=1))
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
         .context_types(ContextTypes(context=BotContext))

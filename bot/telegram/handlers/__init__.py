@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from telegram import Bot, BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
 from bot.telegram.context import SERVICES_KEY, BotContext
@@ -102,6 +102,9 @@ def command_menu(lang: str) -> list[BotCommand]:
 
 async def on_error(update: object, ctx: BotContext) -> None:
     """The one error handler: log with context (never the token), tell the user briefly."""
+    if _unreachable(ctx.error):  # bot.telegram.reachability logged the outage once; no traceback per retry
+        log.debug("Telegram unreachable (update %s): %s", getattr(update, "update_id", None), ctx.error)
+        return
     if not isinstance(update, Update):
         log.error("error outside an update: %s", type(ctx.error).__name__, exc_info=ctx.error)
         return
@@ -123,3 +126,8 @@ async def on_error(update: object, ctx: BotContext) -> None:
             await ctx.bot.send_message(chat.id, t("error.generic", ctx.lang), message_thread_id=thread)
     except TelegramError as err:
         log.warning("could not tell chat %s about the error: %s", chat.id, err)
+
+
+def _unreachable(error: BaseException | None) -> bool:
+    """No answer from Telegram, or a 5xx (PTB: NetworkError; BadRequest is one too, but Telegram answered)."""
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
