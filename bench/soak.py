@@ -84,17 +84,39 @@ def reply_latencies(srv: FakeTelegram, users: set[int]) -> tuple[list[float], in
     return latencies, sum(len(w) for w in asked.values())
 
 
-def process_rss_kb(pid: int) -> tuple[int, int]:
-    """RSS of `pid` and its descendants (kB) and how many processes that is, from `ps`."""
-    table = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,rss="], capture_output=True, text=True, check=True)
+def process_tree(pid: int) -> tuple[int, int, int]:
+    """RSS (kB), CPU seconds so far, and process count of `pid` and its descendants, from `ps`."""
+    table = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,rss=,times="], capture_output=True, text=True, check=True)
     rows = [tuple(int(x) for x in line.split()) for line in table.stdout.splitlines() if line.strip()]
-    tree, total, count = {pid}, 0, 0
+    tree = {pid}
     for _ in range(4):  # the bot's children (parser workers) and any of theirs
-        tree |= {p for p, parent, _ in rows if parent in tree}
-    for p, _parent, rss in rows:
-        if p in tree:
-            total, count = total + rss, count + 1
-    return total, count
+        tree |= {p for p, parent, *_ in rows if parent in tree}
+    mine = [row for row in rows if row[0] in tree]
+    return sum(row[2] for row in mine), sum(row[3] for row in mine), len(mine)
+
+
+def alert_stages(db: Path, press: Press, sent: dict[tuple[int, int], float]) -> dict[str, tuple[float, float]]:
+    """Where an alert's time goes: appeared → fetched (poll schedule), → queued (fetch, parse, store:
+    the outbox row's commit), → sent (delivery); p50 and p95 of each, in seconds."""
+    wall_offset = time.time() - time.monotonic()  # the fake's and the press's clocks are monotonic
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT o.chat_id, a.url, a.fetched_ts, o.created_ts FROM outbox o JOIN articles a ON a.id = o.article_id"
+        ).fetchall()
+    finally:
+        conn.close()
+    stages: dict[str, list[float]] = {"poll": [], "store": [], "deliver": []}
+    for chat_id, url, fetched_ts, created_ts in rows:
+        match = _SERIAL.search(url)
+        key = (chat_id, int(match.group(1))) if match else None
+        if key is None or key not in sent or key[1] not in press.appeared:
+            continue
+        appeared = press.appeared[key[1]] + wall_offset
+        stages["poll"].append(fetched_ts + 0.5 - appeared)  # fetched_ts is whole seconds
+        stages["store"].append(created_ts - fetched_ts - 0.5)
+        stages["deliver"].append(sent[key] + wall_offset - created_ts)
+    return {name: (pct(values, 0.5), pct(values, 0.95)) for name, values in stages.items()}
 
 
 def log_errors(path: Path) -> list[str]:
@@ -158,6 +180,7 @@ class Soak:
     args: argparse.Namespace
     tmp: Path
     samples: list[tuple[float, int, int]] = field(default_factory=list)  # (seconds into load, kB, processes)
+    cpu: list[tuple[float, int]] = field(default_factory=list)  # (seconds into load, CPU seconds of the bot)
 
     def run(self) -> dict[str, Any]:
         with FeedServer(record=False) as server, FakeTelegram(token=TOKEN) as srv:
@@ -213,8 +236,9 @@ class Soak:
         end = started + self.args.minutes * 60
         articles_at_start = count_articles(db)
         while (now := time.monotonic()) < end:
-            kb, processes = process_rss_kb(pid)
+            kb, cpu_s, processes = process_tree(pid)
             self.samples.append((now - started, kb, processes))
+            self.cpu.append((now - started, cpu_s))
             print(f"  {now - started:6.0f} s  rss {kb / 1024:7.1f} MB in {processes} processes", file=sys.stderr)
             threading.Event().wait(min(SAMPLE_S, end - now))
         stop.set()
@@ -252,6 +276,7 @@ class Soak:
         for chat_id, serial, at in alerts_sent(srv):
             first_alert.setdefault((chat_id, serial), at)
         latencies = [first_alert[key] - press.appeared[key[1]] for key in owed if key in first_alert]
+        stages = alert_stages(self.tmp / "data" / "mediabot.db", press, first_alert)
         replies, unanswered = reply_latencies(srv, {u.id for u in users})
         refused = [c.summary() for c in srv.sent if c.error_code is not None and c.error_code != 429]
         warm = min(self.args.warmup * 60, self.args.minutes * 60 / 4)
@@ -268,6 +293,7 @@ class Soak:
             "rss_mb_end": round(statistics.median(last) / 1024, 1),
             "rss_mb_max": round(max(kb for _, kb, _ in self.samples) / 1024, 1),
             "processes_max": max(p for *_, p in self.samples),
+            "bot_cpu_cores": round((self.cpu[-1][1] - self.cpu[0][1]) / max(1.0, self.cpu[-1][0] - self.cpu[0][0]), 2),
             "rss_growth_pct": round(100 * growth, 2),
             "alerts_owed": len(owed),
             "alerts_delivered": sum(1 for key in owed if key in got),
@@ -276,6 +302,7 @@ class Soak:
             "alert_p50_s": pct(latencies, 0.5),
             "alert_p95_s": pct(latencies, 0.95),
             "alert_max_s": pct(latencies, 1.0),
+            "alert_stages_p50_p95_s": stages,
             "user_messages": self.messages + len(users),
             "reply_p50_s": pct(replies, 0.5),
             "reply_p95_s": pct(replies, 0.95),
@@ -326,6 +353,11 @@ def main(argv: list[str] | None = None) -> None:
             f"p95 ≤ {LATENCY_BOUND_S:g}",
         ),
         (
+            "  appeared→fetched, →queued, →sent p50/p95",
+            ", ".join(f"{a}/{b}" for a, b in figures["alert_stages_p50_p95_s"].values()),
+            "",
+        ),
+        (
             "alerts delivered / owed (dup, unowed)",
             f"{figures['alerts_delivered']} / {figures['alerts_owed']} "
             f"({figures['alerts_duplicated']}, {figures['alerts_unowed']})",
@@ -338,6 +370,7 @@ def main(argv: list[str] | None = None) -> None:
             "",
         ),
         ("429 answers", str(figures["telegram_429s"]), ""),
+        ("bot CPU (cores, workers included)", str(figures["bot_cpu_cores"]), "of 2"),
     ]
     for name, value, bound in rows:
         print(f"{name:<40} {value:<28} {bound}", file=sys.stderr)

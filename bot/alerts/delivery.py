@@ -24,9 +24,9 @@ the subscription's chat may still receive (access withdrawn after the row was qu
 row is skipped, never sent); the answer is kept ACCESS_TTL_S per subscription.
 
 Telegram's side is a `Transport` (bot.telegram.sender) and rendering a `Renderer`
-(bot.telegram.alerts), so this module knows no PTB types. Every database call runs on the
-writer thread: woken right after a store transaction, the sender's read queues behind that
-transaction's commit and so sees its rows.
+(bot.telegram.alerts), so this module knows no PTB types. Reading the outbox for new rows runs on
+the writer thread: woken right after a store transaction, that read queues behind the
+transaction's commit and so sees its rows; what a send then reads may run on a reader (`read`).
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ class Renderer(Protocol):
 
 Write = Callable[..., Awaitable[Any]]  # runs fn(conn, *args) on the writer thread
 MatchFor = Callable[[int], "str | None"]  # subscription id → its FTS MATCH string (marks the snippet)
-AccessCheck = Callable[[sqlite3.Connection, int], bool]  # (writer conn, subscription id) → may its chat receive
+AccessCheck = Callable[[sqlite3.Connection, int], bool]  # (connection, subscription id) → may its chat receive
 Migrate = Callable[[int, int], Awaitable[object]]  # (old chat id, new chat id): move everything of the chat
 
 
@@ -142,8 +142,13 @@ class Delivery:
         wake: asyncio.Event | None = None,
         options: DeliveryOptions = DeliveryOptions(),
         wall: Callable[[], float] = time.time,
+        read: Write | None = None,
     ) -> None:
         self.write, self.transport, self.renderer, self.pacer = write, transport, renderer, pacer
+        # What a send only reads (its subscription, access, the alert's view) may run on a reader
+        # connection: on the writer it queued behind store transactions, four waits per alert, and
+        # delivery fell behind a busy poller (bench/soak.py). Rows are read only once committed.
+        self.read = read or write
         self.admins = admins
         self.match_for = match_for
         self.may_receive, self.migrate = may_receive, migrate
@@ -270,7 +275,7 @@ class Delivery:
             heapq.heappush(self._delayed, (retry_at, row.id, retried))
 
     async def _send_row(self, row: OutboxRow, ticket: Ticket) -> None:
-        sub_id: int | None = await self.write(rows.row_subscription, row.id)
+        sub_id: int | None = await self.read(rows.row_subscription, row.id)
         if sub_id is not None and not await self._chat_may_receive(sub_id):
             await self.write(rows.mark_failed, row.id, NO_ACCESS, status=SKIPPED)
         elif row.kind == ALERT:
@@ -288,7 +293,7 @@ class Delivery:
         if asked is None or now - asked[0] > ACCESS_TTL_S:
             if len(self._access) > 50_000:  # bounded: old answers are stale anyway
                 self._access.clear()
-            asked = (now, await self.write(self.may_receive, subscription_id))
+            asked = (now, await self.read(self.may_receive, subscription_id))
             self._access[subscription_id] = asked
         return asked[1]
 
@@ -311,7 +316,7 @@ class Delivery:
         await self.write(rows.mark_sent, row.id, self.wall(), message_id=message_id, also=len(view.also))
 
     async def _send_edit(self, row: OutboxRow, ticket: Ticket, sub_id: int | None) -> None:
-        alert_id = await self.write(rows.edit_target, row.id)
+        alert_id = await self.read(rows.edit_target, row.id)
         view = await self._view(row, alert_id, sub_id)
         if view is None:
             return
@@ -328,13 +333,13 @@ class Delivery:
 
     async def _view(self, row: OutboxRow, alert_id: int | None, sub_id: int | None) -> AlertView | None:
         match = self.match_for(sub_id) if sub_id is not None else None
-        view = await self.write(rows.alert_view, alert_id, match) if alert_id else None
+        view = await self.read(rows.alert_view, alert_id, match) if alert_id else None
         if view is None:
             await self.write(rows.mark_failed, row.id, "the article or alert is gone", status=SKIPPED)
         return view
 
     async def _send_parts(self, row: OutboxRow, ticket: Ticket) -> None:
-        parts, done = await self.write(rows.message_parts, row.id)
+        parts, done = await self.read(rows.message_parts, row.id)
         for number in range(done, len(parts)):
             if number > done:  # each part is a message: wait for the chat's and the overall slot
                 ticket = await self.pacer.acquire(row.chat_id)

@@ -13,6 +13,7 @@ import functools
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -124,6 +125,10 @@ class _Lifecycle:
     poll_task: asyncio.Task[None] | None = None
     digest_task: asyncio.Task[None] | None = None
     delivery_task: asyncio.Task[None] | None = None
+    # Delivery's reads (bench/soak.py: 4 writer waits per alert made bursts of alerts late).
+    delivery_reader: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-reader")
+    )
 
     async def start(self, application: BotApplication) -> None:
         """Open the database, build the services, announce commands, start polling feeds."""
@@ -176,6 +181,7 @@ class _Lifecycle:
             migrate=subscriptions.chat_migrated,
             wake=runtime.outbox_wake,
             options=DeliveryOptions(max_in_flight=self.config.alerts.max_in_flight),
+            read=functools.partial(_read_with, runtime, self.delivery_reader),
         )
         self.delivery_task = asyncio.create_task(delivery.run(self.stop), name="outbox-sender")
         self.delivery_task.add_done_callback(_report_task_end)
@@ -189,6 +195,9 @@ class _Lifecycle:
             _done, pending = await asyncio.wait({self.delivery_task}, timeout=DELIVERY_GRACE_S)
             for task in pending:
                 task.cancel()
+        self.delivery_reader.shutdown(
+            wait=True, cancel_futures=True
+        )  # a read in progress ends before its connection closes
         if self.poll_task:
             done, _ = await asyncio.wait({self.poll_task}, timeout=SHUTDOWN_GRACE_S)
             if not done:  # a slow fetch must not hold the shutdown: cancel it (writes finish on their thread)
@@ -203,6 +212,13 @@ class _Lifecycle:
 def _report_task_end(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception():
         log.error("%s stopped on an error", task.get_name(), exc_info=task.exception())
+
+
+async def _read_with(runtime: Runtime, thread: ThreadPoolExecutor, func: Callable[..., Any], *args: Any) -> Any:
+    """Run `func(conn, *args)` on delivery's own reader thread and connection: off the writer's
+    queue (store transactions) and off the threads that answer chat questions."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(thread, lambda: func(runtime.reader(), *args))
 
 
 def _match_of(runtime: Runtime, subscription_id: int) -> str | None:
