@@ -207,6 +207,7 @@ def _outlet_config(tmp: Path, down_url: str, up_url: str, max_failures: int) -> 
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ITEMS = [("Cần Thơ khánh thành cầu Trần Hoàng Na", "Cây cầu nối hai quận.", NOW - timedelta(hours=1))]
+BACK = rss("Báo Cần Thơ", ITEMS, site="https://baocantho.example.vn")  # the outlet's feed once it is back
 
 
 @pytest.mark.parametrize("failure", ["503", "refused"])
@@ -216,9 +217,7 @@ async def test_an_outlet_down_for_a_day_backs_off_shows_why_then_recovers(tmp_pa
         port = _free_port()
         if failure == "refused":  # nothing listens there until the outlet comes back
             down_url = f"http://127.0.0.1:{port}/cantho.rss"
-        up_url = server.add("/dongthap.rss", rss("Báo Đồng Tháp", [("Giá lúa ổn định", "Tin nông nghiệp.", NOW)]))
-        rt = Runtime(_outlet_config(tmp_path, down_url, up_url, 100), tmp_path / "db.sqlite", parser_workers=0)
-        await rt.start()
+        rt = await _two_outlets(tmp_path, server, down_url, max_failures=100)
         try:
             day = SimulatedDay(rt, NOW.timestamp())
             await day.until(NOW.timestamp() + DAY)
@@ -226,7 +225,7 @@ async def test_an_outlet_down_for_a_day_backs_off_shows_why_then_recovers(tmp_pa
             down = [at for at, _status in day.checks["baocantho"]]
             gaps = [b - a for a, b in itertools.pairwise(down)]
             back = server if failure == "503" else later.enter_context(FeedServer(port=port))
-            back.add("/cantho.rss", rss("Báo Cần Thơ", ITEMS, site="https://baocantho.example.vn"))
+            back.add("/cantho.rss", BACK)
             back_at = day.now
             await day.until(back_at + DAY, lambda: day.checks["baocantho"][-1][1] != "failed")
             after = await day.status("baocantho")
@@ -246,6 +245,14 @@ async def test_an_outlet_down_for_a_day_backs_off_shows_why_then_recovers(tmp_pa
     assert after.state(datetime.fromtimestamp(recovered_at, UTC)) == "ok" and after.consecutive_failures == 0
 
 
+async def _two_outlets(tmp: Path, server: FeedServer, down_url: str, *, max_failures: int) -> Runtime:
+    """A runtime polling the failing outlet and a healthy one."""
+    up_url = server.add("/dongthap.rss", rss("Báo Đồng Tháp", [("Giá lúa ổn định", "Tin nông nghiệp.", NOW)]))
+    rt = Runtime(_outlet_config(tmp, down_url, up_url, max_failures), tmp / "db.sqlite", parser_workers=0)
+    await rt.start()
+    return rt
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -259,15 +266,13 @@ def _count_articles(conn: sqlite3.Connection, source_id: str) -> int:
 async def test_an_outlet_down_past_max_failures_is_switched_off_until_resumed(tmp_path: Path) -> None:
     with FeedServer() as server:
         down_url = server.add("/cantho.rss", b"Service Unavailable", status=503, content_type="text/plain")
-        up_url = server.add("/dongthap.rss", rss("Báo Đồng Tháp", [("Giá lúa ổn định", "Tin nông nghiệp.", NOW)]))
-        rt = Runtime(_outlet_config(tmp_path, down_url, up_url, 5), tmp_path / "db.sqlite", parser_workers=0)
-        await rt.start()
+        rt = await _two_outlets(tmp_path, server, down_url, max_failures=5)
         try:
             day = SimulatedDay(rt, NOW.timestamp())
             await day.until(NOW.timestamp() + DAY)
             off = await day.status("baocantho")
             attempts = len(day.checks["baocantho"])
-            server.add("/cantho.rss", rss("Báo Cần Thơ", ITEMS, site="https://baocantho.example.vn"))
+            server.add("/cantho.rss", BACK)
             await day.until(day.now + DAY)
             still_off = len(day.checks["baocantho"])
             assert await rt.write(source_store.set_paused, "baocantho", False)  # what /resume does
