@@ -120,6 +120,7 @@ class _Lifecycle:
     owns_loop: bool = False  # only then may leftover tasks be cancelled at shutdown
     clock: Callable[[], datetime] | None = None  # "now" for questions (benchmarks on a frozen archive)
     pacer: Pacer = field(default_factory=Pacer)  # shared by the replies' rate limiter and delivery
+    reachability: Reachability = field(default_factory=Reachability)  # an outage is logged once, by any call
     runtime: Runtime | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     poll_task: asyncio.Task[None] | None = None
@@ -151,6 +152,7 @@ class _Lifecycle:
         self._start_delivery(application, services.subscriptions)
         self.digest_task = asyncio.create_task(self._digests(), name="daily-digests")
         log.info("mediabot is running as @%s", application.bot.username)
+        self.reachability.watching = True
         if self.config.access.mode == "private" and not self.config.access.admins:
             # Otherwise a new install refuses everyone and nobody can approve them.
             log.warning(
@@ -247,13 +249,12 @@ def build_application(
 ) -> BotApplication:
     """The PTB Application with every handler registered; resources start in post_init."""
     lifecycle = _Lifecycle(settings, config, poll_feeds, owns_loop, clock)
-    reachability = Reachability()  # an outage is logged once, whichever call meets it (PTB's pool sizes)
     # One budget for replies and alerts (bot.alerts.pacing): Telegram counts them together.
     application = (
         ApplicationBuilder()
         .token(settings.token or "")
-        .request(WatchedRequest(reachability, connection_pool_size=256))
-        .get_updates_request(WatchedRequest(reachability, connection_pool_size=1))
+        .request(WatchedRequest(lifecycle.reachability, connection_pool_size=256))  # PTB's pool sizes
+        .get_updates_request(WatchedRequest(lifecycle.reachability, connection_pool_size=1))
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
         .context_types(ContextTypes(context=BotContext))

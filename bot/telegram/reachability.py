@@ -27,9 +27,13 @@ class Reachability:
         self.clock = clock
         self.down_since: float | None = None
         self.failed_calls = 0
+        # Off until the bot runs: a start-up that cannot reach Telegram says so in its one error line.
+        self.watching = False
 
     def failed(self, reason: str) -> None:
         """A call got no answer, or a 5xx."""
+        if not self.watching:
+            return
         self.failed_calls += 1
         if self.down_since is None:
             self.down_since = self.clock()

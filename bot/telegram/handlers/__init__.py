@@ -102,19 +102,22 @@ def command_menu(lang: str) -> list[BotCommand]:
 
 async def on_error(update: object, ctx: BotContext) -> None:
     """The one error handler: log with context (never the token), tell the user briefly."""
-    if _unreachable(ctx.error):  # bot.telegram.reachability logged the outage once; no traceback per retry
-        log.debug("Telegram unreachable (update %s): %s", getattr(update, "update_id", None), ctx.error)
-        return
+    unreachable = _unreachable(ctx.error)  # bot.telegram.reachability logs an outage once: no traceback
     if not isinstance(update, Update):
-        log.error("error outside an update: %s", type(ctx.error).__name__, exc_info=ctx.error)
+        if unreachable:  # a getUpdates retry
+            log.debug("polling: Telegram unreachable: %s", ctx.error)
+        else:
+            log.error("error outside an update: %s", type(ctx.error).__name__, exc_info=ctx.error)
         return
     chat, user = update.effective_chat, update.effective_user
-    log.error(
-        "update %s failed (chat %s, user %s)",
+    log.log(
+        logging.WARNING if unreachable else logging.ERROR,
+        "update %s failed (chat %s, user %s)%s",
         update.update_id,
         chat.id if chat else None,
         user.id if user else None,
-        exc_info=ctx.error,
+        f": {ctx.error}" if unreachable else "",
+        exc_info=None if unreachable else ctx.error,
     )
     if SERVICES_KEY not in ctx.bot_data or chat is None:
         return
