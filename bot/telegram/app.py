@@ -197,9 +197,8 @@ class _Lifecycle:
             _done, pending = await asyncio.wait({self.delivery_task}, timeout=DELIVERY_GRACE_S)
             for task in pending:
                 task.cancel()
-        self.delivery_reader.shutdown(
-            wait=True, cancel_futures=True
-        )  # a read in progress ends before its connection closes
+        # A read in progress ends before the runtime closes its connection.
+        self.delivery_reader.shutdown(wait=True, cancel_futures=True)
         if self.poll_task:
             done, _ = await asyncio.wait({self.poll_task}, timeout=SHUTDOWN_GRACE_S)
             if not done:  # a slow fetch must not hold the shutdown: cancel it (writes finish on their thread)
