@@ -123,9 +123,10 @@ class Press:
         title, summary = self.rng.choice(self.texts)
         if topic is not None:
             title = f"{title}: {TOPICS[topic]}"
-        # The serial keeps every title and summary unique, so no two items cluster into one story.
+        # The serial keeps every title and the start of every summary (the story key reads the start)
+        # unique, so no two items cluster into one story (a second one would be an "also in" edit).
         self.items[n].insert(
-            0, (self.serial, f"{title} (tin {self.serial})", f"{summary} Mã tin {self.serial}.", published)
+            0, (self.serial, f"{title} (tin {self.serial})", f"Mã tin {self.serial}. {summary}", published)
         )
         del self.items[n][ITEMS_KEPT:]
         return self.serial
