@@ -32,11 +32,17 @@ def test_success_interval(gap_source, source_interval, expected) -> None:
     assert success_interval(POLLING, source_interval, publish_gap(gap_source, NOW)) == pytest.approx(expected)
 
 
-def test_failure_backoff_grows_and_caps_at_one_day() -> None:
+def test_failure_backoff_grows_and_caps_at_max_interval() -> None:
     delays = [failure_interval(POLLING, None, n, None) for n in range(1, 12)]
     assert delays[:3] == [1200, 2400, 4800]
     assert all(a <= b for a, b in itertools.pairwise(delays))
-    assert delays[-1] == MAX_BACKOFF_S
+    assert delays[-1] == POLLING.max_interval  # the slowest a healthy feed is polled
+
+
+def test_failure_backoff_never_exceeds_a_day() -> None:
+    slow = Polling(interval=600, min_interval=60, max_interval=3 * 86400)
+    assert failure_interval(slow, None, 30, None) == MAX_BACKOFF_S
+    assert failure_interval(POLLING, 7200, 30, None) == POLLING.max_interval  # per-source interval below the cap
 
 
 def test_retry_after_is_a_lower_bound() -> None:

@@ -9,7 +9,9 @@ With `max_in_flight` = K sends overlap and a crash may duplicate up to K rows.
 What Telegram answers decides what happens to a row:
 
     429 retry_after   the chat waits that long, the overall pace slows (bot.alerts.pacing)
-    5xx, network      retried with exponential backoff (per row, and a pause for everyone)
+    5xx, network      retried with exponential backoff (per row, and a pause for everyone), at
+                      least every `outage_probe_s`; the first answer after an outage makes every
+                      row it held due at once
     403               the chat blocked or removed the bot: its rows fail, its subscriptions
                       pause, each admin gets a notice
     400               logged, retried, given up after MAX_ATTEMPTS; never holds the queue
@@ -22,9 +24,9 @@ the subscription's chat may still receive (access withdrawn after the row was qu
 row is skipped, never sent); the answer is kept ACCESS_TTL_S per subscription.
 
 Telegram's side is a `Transport` (bot.telegram.sender) and rendering a `Renderer`
-(bot.telegram.alerts), so this module knows no PTB types. Every database call runs on the
-writer thread: woken right after a store transaction, the sender's read queues behind that
-transaction's commit and so sees its rows.
+(bot.telegram.alerts), so this module knows no PTB types. Reading the outbox for new rows runs on
+the writer thread: woken right after a store transaction, that read queues behind the
+transaction's commit and so sees its rows; what a send then reads may run on a reader (`read`).
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ class Renderer(Protocol):
 
 Write = Callable[..., Awaitable[Any]]  # runs fn(conn, *args) on the writer thread
 MatchFor = Callable[[int], "str | None"]  # subscription id → its FTS MATCH string (marks the snippet)
-AccessCheck = Callable[[sqlite3.Connection, int], bool]  # (writer conn, subscription id) → may its chat receive
+AccessCheck = Callable[[sqlite3.Connection, int], bool]  # (connection, subscription id) → may its chat receive
 Migrate = Callable[[int, int], Awaitable[object]]  # (old chat id, new chat id): move everything of the chat
 
 
@@ -120,6 +122,7 @@ class DeliveryOptions:
     max_in_flight: int = 1  # >1: faster with slow answers, but a crash may duplicate that many
     backoff_s: tuple[float, ...] = BACKOFF_S
     idle_check_s: float = IDLE_CHECK_S
+    outage_probe_s: float = 60.0  # while Telegram does not answer, it is tried at least this often
 
 
 class Delivery:
@@ -139,8 +142,13 @@ class Delivery:
         wake: asyncio.Event | None = None,
         options: DeliveryOptions = DeliveryOptions(),
         wall: Callable[[], float] = time.time,
+        read: Write | None = None,
     ) -> None:
         self.write, self.transport, self.renderer, self.pacer = write, transport, renderer, pacer
+        # What a send only reads (its subscription, access, the alert's view) may run on a reader
+        # connection: on the writer it queued behind store transactions, four waits per alert, and
+        # delivery fell behind a busy poller (bench/soak.py). Rows are read only once committed.
+        self.read = read or write
         self.admins = admins
         self.match_for = match_for
         self.may_receive, self.migrate = may_receive, migrate
@@ -154,6 +162,7 @@ class Delivery:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slot_free = asyncio.Event()  # a send finished: its slot and its chat are free
         self._transient = 0  # consecutive 5xx/network failures (everyone pauses)
+        self._outage_rows: set[int] = set()  # ids of rows delayed only because Telegram did not answer
         self._pause_until = 0.0
         self.sent = 0
 
@@ -239,7 +248,8 @@ class Delivery:
         retry_at: float | None = None
         try:
             await self._send_row(row, ticket)
-            self._transient = 0
+            if self._transient:
+                self._after_outage()
             self.sent += 1
         except RetryLater as err:
             self.pacer.too_many(row.chat_id, err.retry_after, self.pacer.clock())
@@ -265,7 +275,7 @@ class Delivery:
             heapq.heappush(self._delayed, (retry_at, row.id, retried))
 
     async def _send_row(self, row: OutboxRow, ticket: Ticket) -> None:
-        sub_id: int | None = await self.write(rows.row_subscription, row.id)
+        sub_id: int | None = await self.read(rows.row_subscription, row.id)
         if sub_id is not None and not await self._chat_may_receive(sub_id):
             await self.write(rows.mark_failed, row.id, NO_ACCESS, status=SKIPPED)
         elif row.kind == ALERT:
@@ -283,7 +293,7 @@ class Delivery:
         if asked is None or now - asked[0] > ACCESS_TTL_S:
             if len(self._access) > 50_000:  # bounded: old answers are stale anyway
                 self._access.clear()
-            asked = (now, await self.write(self.may_receive, subscription_id))
+            asked = (now, await self.read(self.may_receive, subscription_id))
             self._access[subscription_id] = asked
         return asked[1]
 
@@ -306,7 +316,7 @@ class Delivery:
         await self.write(rows.mark_sent, row.id, self.wall(), message_id=message_id, also=len(view.also))
 
     async def _send_edit(self, row: OutboxRow, ticket: Ticket, sub_id: int | None) -> None:
-        alert_id = await self.write(rows.edit_target, row.id)
+        alert_id = await self.read(rows.edit_target, row.id)
         view = await self._view(row, alert_id, sub_id)
         if view is None:
             return
@@ -323,13 +333,13 @@ class Delivery:
 
     async def _view(self, row: OutboxRow, alert_id: int | None, sub_id: int | None) -> AlertView | None:
         match = self.match_for(sub_id) if sub_id is not None else None
-        view = await self.write(rows.alert_view, alert_id, match) if alert_id else None
+        view = await self.read(rows.alert_view, alert_id, match) if alert_id else None
         if view is None:
             await self.write(rows.mark_failed, row.id, "the article or alert is gone", status=SKIPPED)
         return view
 
     async def _send_parts(self, row: OutboxRow, ticket: Ticket) -> None:
-        parts, done = await self.write(rows.message_parts, row.id)
+        parts, done = await self.read(rows.message_parts, row.id)
         for number in range(done, len(parts)):
             if number > done:  # each part is a message: wait for the chat's and the overall slot
                 ticket = await self.pacer.acquire(row.chat_id)
@@ -388,9 +398,26 @@ class Delivery:
 
     async def _unavailable(self, row: OutboxRow, error: str) -> float:
         self._transient += 1
-        pause = min(0.5 * 2**self._transient, 60.0)
+        probe = self.options.outage_probe_s
+        pause = min(0.5 * 2**self._transient, probe)
         self._pause_until = max(self._pause_until, self.pacer.clock() + pause)
-        log.warning("Telegram unavailable (%s); retrying in %.1f s", error, pause)
-        retry_at = self.wall() + min(0.5 * 2**row.attempts, self.options.backoff_s[-1])
+        # One line per outage, not per attempt: bot.telegram.reachability logs when it starts and ends.
+        log.debug("Telegram unavailable (%s); retrying in %.1f s", error, pause)
+        retry_at = self.wall() + min(0.5 * 2**row.attempts, probe)
         await self.write(rows.mark_retry, row.id, retry_at, error)
+        self._outage_rows.add(row.id)
         return retry_at
+
+    def _after_outage(self) -> None:
+        """Telegram answers again: the rows that failed only because it did not are due now, not
+        when their own backoff (up to outage_probe_s) ends."""
+        self._transient = 0
+        waiting = [entry for entry in self._delayed if entry[1] in self._outage_rows]
+        self._delayed = [entry for entry in self._delayed if entry[1] not in self._outage_rows]
+        heapq.heapify(self._delayed)
+        self._outage_rows.clear()
+        now = self.pacer.clock()
+        for _at, _id, row in waiting:
+            self.queue.add(row, now)
+        if waiting:
+            log.info("Telegram is back: %d alerts held by the outage are due now", len(waiting))

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.config import Polling
 
-MAX_BACKOFF_S = 86400.0  # a failing feed is still retried at least daily
+MAX_BACKOFF_S = 86400.0  # never longer than a day between checks, Retry-After included
 
 
 def publish_gap(published: Sequence[datetime], now: datetime) -> float | None:
@@ -39,9 +39,15 @@ def success_interval(polling: Polling, source_interval: float | None, gap: float
 def failure_interval(
     polling: Polling, source_interval: float | None, failures: int, retry_after: float | None
 ) -> float:
-    """Exponential backoff from the normal interval, capped at one day, never sooner than Retry-After."""
+    """Exponential backoff from the normal interval, capped at max_interval, never sooner than Retry-After.
+
+    The cap is the slowest a healthy feed is polled: with a day's cap, an outlet down for a day
+    (checks at 0, 20 min, 1 h, 2.3 h, 5 h, 10.3 h, 21 h) was next checked 18 h after it came
+    back (tests/test_faults_service.py), and its articles of those hours could scroll off its feed.
+    """
     base = source_interval or polling.interval
-    delay = min(base * (2 ** min(failures, 20)), MAX_BACKOFF_S)
+    cap = min(max(base, polling.max_interval), MAX_BACKOFF_S)
+    delay = min(base * (2 ** min(failures, 20)), cap)
     if retry_after is not None:
         delay = max(delay, min(retry_after, MAX_BACKOFF_S))
     return delay

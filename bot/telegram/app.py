@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,7 @@ from bot.telegram.handlers import register_handlers, set_bot_commands
 from bot.telegram.handlers.press_review import render_press_review, render_spike, render_weekly
 from bot.telegram.handlers.subscriptions import render_digest
 from bot.telegram.limiter import SharedRateLimiter
+from bot.telegram.reachability import Reachability, WatchedRequest
 from bot.telegram.sender import BotTransport
 from bot.telegram.startup import REVOKED, TokenWatch, check_token
 
@@ -118,12 +120,17 @@ class _Lifecycle:
     owns_loop: bool = False  # only then may leftover tasks be cancelled at shutdown
     clock: Callable[[], datetime] | None = None  # "now" for questions (benchmarks on a frozen archive)
     pacer: Pacer = field(default_factory=Pacer)  # shared by the replies' rate limiter and delivery
+    reachability: Reachability = field(default_factory=Reachability)  # an outage is logged once, by any call
     runtime: Runtime | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     poll_task: asyncio.Task[None] | None = None
     digest_task: asyncio.Task[None] | None = None
     delivery_task: asyncio.Task[None] | None = None
     retention_task: asyncio.Task[None] | None = None
+    # Delivery's reads (bench/soak.py: 4 writer waits per alert made bursts of alerts late).
+    delivery_reader: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-reader")
+    )
 
     async def start(self, application: BotApplication) -> None:
         """Open the database, build the services, announce commands, start polling feeds."""
@@ -150,6 +157,7 @@ class _Lifecycle:
             run_retention(runtime.write, lambda: runtime.config, self.stop), name="retention"
         )
         log.info("mediabot is running as @%s", application.bot.username)
+        self.reachability.watching = True
         if self.config.access.mode == "private" and not self.config.access.admins:
             # Otherwise a new install refuses everyone and nobody can approve them.
             log.warning(
@@ -180,6 +188,7 @@ class _Lifecycle:
             migrate=subscriptions.chat_migrated,
             wake=runtime.outbox_wake,
             options=DeliveryOptions(max_in_flight=self.config.alerts.max_in_flight),
+            read=functools.partial(_read_with, runtime, self.delivery_reader),
         )
         self.delivery_task = asyncio.create_task(delivery.run(self.stop), name="outbox-sender")
         self.delivery_task.add_done_callback(_report_task_end)
@@ -194,6 +203,8 @@ class _Lifecycle:
             _done, pending = await asyncio.wait({self.delivery_task}, timeout=DELIVERY_GRACE_S)
             for task in pending:
                 task.cancel()
+        # A read in progress ends before the runtime closes its connection.
+        self.delivery_reader.shutdown(wait=True, cancel_futures=True)
         if self.poll_task:
             done, _ = await asyncio.wait({self.poll_task}, timeout=SHUTDOWN_GRACE_S)
             if not done:  # a slow fetch must not hold the shutdown: cancel it (writes finish on their thread)
@@ -208,6 +219,13 @@ class _Lifecycle:
 def _report_task_end(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception():
         log.error("%s stopped on an error", task.get_name(), exc_info=task.exception())
+
+
+async def _read_with(runtime: Runtime, thread: ThreadPoolExecutor, func: Callable[..., Any], *args: Any) -> Any:
+    """Run `func(conn, *args)` on delivery's own reader thread and connection: off the writer's
+    queue (store transactions) and off the threads that answer chat questions."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(thread, lambda: func(runtime.reader(), *args))
 
 
 def _match_of(runtime: Runtime, subscription_id: int) -> str | None:
@@ -249,6 +267,8 @@ def build_application(
     application = (
         ApplicationBuilder()
         .token(settings.token or "")
+        .request(WatchedRequest(lifecycle.reachability, connection_pool_size=256))  # PTB's pool sizes
+        .get_updates_request(WatchedRequest(lifecycle.reachability, connection_pool_size=1))
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
         .context_types(ContextTypes(context=BotContext))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
 from bot.telegram.context import SERVICES_KEY, BotContext
@@ -117,16 +117,22 @@ def command_menu(lang: str) -> list[BotCommand]:
 
 async def on_error(update: object, ctx: BotContext) -> None:
     """The one error handler: log with context (never the token), tell the user briefly."""
+    unreachable = _unreachable(ctx.error)  # bot.telegram.reachability logs an outage once: no traceback
     if not isinstance(update, Update):
-        log.error("error outside an update: %s", type(ctx.error).__name__, exc_info=ctx.error)
+        if unreachable:  # a getUpdates retry
+            log.debug("polling: Telegram unreachable: %s", ctx.error)
+        else:
+            log.error("error outside an update: %s", type(ctx.error).__name__, exc_info=ctx.error)
         return
     chat, user = update.effective_chat, update.effective_user
-    log.error(
-        "update %s failed (chat %s, user %s)",
+    log.log(
+        logging.WARNING if unreachable else logging.ERROR,
+        "update %s failed (chat %s, user %s)%s",
         update.update_id,
         chat.id if chat else None,
         user.id if user else None,
-        exc_info=ctx.error,
+        f": {ctx.error}" if unreachable else "",
+        exc_info=None if unreachable else ctx.error,
     )
     if SERVICES_KEY not in ctx.bot_data or chat is None:
         return
@@ -138,3 +144,8 @@ async def on_error(update: object, ctx: BotContext) -> None:
             await ctx.bot.send_message(chat.id, t("error.generic", ctx.lang), message_thread_id=thread)
     except TelegramError as err:
         log.warning("could not tell chat %s about the error: %s", chat.id, err)
+
+
+def _unreachable(error: BaseException | None) -> bool:
+    """No answer from Telegram, or a 5xx (PTB: NetworkError; BadRequest is one too, but Telegram answered)."""
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)

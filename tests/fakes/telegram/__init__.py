@@ -8,7 +8,8 @@
         srv.press_button(lan, reply, "page:2")
 
 Errors keep Telegram's shape (`ok`, `error_code`, `description`, `parameters.retry_after`);
-faults are injected with `fail_next`, `drop_connection_next` and `flood_limits`.
+faults are injected with `fail_next`, `drop_connection_next`, `flood_limits` and an outage window
+(`start_outage("502" | "hang")` … `end_outage()`).
 """
 
 from tests.fakes.telegram._fake import FakeTelegram

@@ -425,6 +425,34 @@ class FakeTelegram:
         with self.world.lock:
             self.world.faults.setdefault(method.lower(), deque()).extend([fault] * times)
 
+    def start_outage(self, mode: str = "502") -> None:
+        """Telegram goes away until `end_outage`: every call, getUpdates included, is answered
+        502 Bad Gateway (`mode="502"`) or held unanswered past any client timeout (`"hang"`);
+        nothing is done either way. Calling it again switches the mode."""
+        if mode not in ("502", "hang"):
+            raise ValueError(f"outage mode is '502' or 'hang', not {mode!r}")
+        self._on_loop(self._server.set_outage, mode)
+
+    def end_outage(self) -> None:
+        """Telegram is back: calls are served again (held ones are dropped, as a proxy would)."""
+        self._on_loop(self._server.set_outage, None)
+
+    def outage_attempts(self, method: str = "sendMessage") -> int:
+        """How many calls of `method` (not getUpdates) an outage turned away so far."""
+        canonical = CANONICAL.get(method.lower(), method)
+        with self.world.lock:
+            return sum(1 for c in self.world.calls if c.method == canonical and c.error_code == 502)
+
+    def _on_loop(self, func: Callable[..., None], *args: Any) -> None:
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the fake Telegram is not running")
+
+        async def call() -> None:
+            func(*args)
+
+        asyncio.run_coroutine_threadsafe(call(), loop).result(timeout=10)
+
     @property
     def flood_limits(self) -> FloodLimits | None:
         """Telegram's flood limits, off by default; set True (defaults) or a FloodLimits."""

@@ -33,6 +33,8 @@ _CONFLICT_WEBHOOK = ApiError(
     409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 )
 _WAKE, _TERMINATED, _GONE = "wake", "terminated", "gone"
+_BAD_GATEWAY = ApiError(502, "Bad Gateway")
+_NO_UPDATES: dict[str, Any] = {"ok": True, "result": []}
 
 
 class ApiServer:
@@ -45,6 +47,7 @@ class ApiServer:
         self._server: asyncio.Server | None = None
         self._pollers: set[asyncio.Future[str]] = set()
         self._connections: set[asyncio.Task[None]] = set()
+        self._outage_over: asyncio.Event | None = None  # set when no outage holds calls
 
     async def start(self) -> int:
         """Listen and return the bound port."""
@@ -59,6 +62,31 @@ class ApiServer:
         for task in list(self._connections):
             task.cancel()
         await asyncio.gather(*self._connections, return_exceptions=True)
+
+    def set_outage(self, mode: str | None) -> None:
+        """Open (mode "502" or "hang") or close (None) the outage window (call on the loop)."""
+        with self.world.lock:
+            self.world.outage = mode
+        if self._outage_over is None:
+            self._outage_over = asyncio.Event()
+        if mode == "hang":
+            self._outage_over.clear()
+        else:
+            self._outage_over.set()  # hung calls are released (and dropped)
+        self.wake_pollers()  # a long poll waiting now answers as the outage says
+
+    async def _during_outage(self, method: str, params: dict[str, Any], files: dict[str, Any]) -> Response | None:
+        """What a call gets while the window is open; None (drop) for "hang", after the window closes."""
+        with self.world.lock:
+            mode = self.world.outage
+            if mode is None:
+                return self.world.call(method, params, files) if method != "getUpdates" else (200, _NO_UPDATES)
+            if method != "getUpdates":  # counted, so tests can wait for a number of attempts
+                self.world.record(method, params, files, error=_BAD_GATEWAY, dropped=mode == "hang")
+        if mode == "hang" and self._outage_over is not None:
+            await self._outage_over.wait()
+            return None
+        return _BAD_GATEWAY.error_code, _BAD_GATEWAY.payload()
 
     def wake_pollers(self) -> None:
         """A new update arrived: answer the waiting long polls (call on the loop)."""
@@ -118,7 +146,9 @@ class ApiServer:
             with self.world.lock:
                 self.world.record(method_name, params, files, error=_NO_METHOD)
             return json_response(404, _NO_METHOD.payload(), keep)
-        if method == "getUpdates":
+        if self.world.outage is not None:
+            answer = await self._during_outage(method, params, files)
+        elif method == "getUpdates":
             answer = await self._get_updates(params, reader)
         else:
             answer = self.world.call(method, params, files)
@@ -166,6 +196,8 @@ class ApiServer:
             if batch or remaining <= 0:
                 return 200, {"ok": True, "result": batch}
             outcome = await self._wait_for_update(remaining, reader)
+            if self.world.outage is not None:
+                return await self._during_outage("getUpdates", params, {})
             if outcome == _TERMINATED:
                 return _CONFLICT_OTHER_POLL.error_code, _CONFLICT_OTHER_POLL.payload()
             if outcome == _GONE:

@@ -73,6 +73,10 @@ class World:
         # Seconds between recording a call and answering it: the message is delivered, the bot
         # does not know yet (a slow way back; what a crash between send and mark looks like).
         self.answer_delay = 0.0
+        # An outage window (`FakeTelegram.outage`): None, "502" (every call answered 502 Bad Gateway
+        # and nothing done) or "hang" (every call held unanswered, past any client timeout, and
+        # nothing done; the connection is dropped when the window closes).
+        self.outage: str | None = None
         self.watchers: list[tuple[int | None, threading.Event]] = []
         self.polls_waiting = 0
         self.polls_total = 0
