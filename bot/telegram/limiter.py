@@ -18,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
 from telegram.error import InvalidToken, RetryAfter
 from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.alerts.pacing import Pacer
 
@@ -81,8 +83,7 @@ class SharedRateLimiter(BaseRateLimiter[str]):
                 return await callback(*args, **kwargs)
             except RetryAfter as err:
                 ticket.answer(self.pacer.clock())  # before the sleep below
-                after = err.retry_after
-                seconds = after.total_seconds() if isinstance(after, timedelta) else float(after)
+                seconds = retry_seconds(err)
                 self.pacer.too_many(chat_id, seconds, self.pacer.clock())
                 if attempt == self.max_retries:
                     raise
@@ -120,3 +121,12 @@ def _chat_id(value: object) -> int | None:
         return int(str(value))
     except ValueError:
         return -abs(hash(value)) - 1
+
+
+def retry_seconds(err: RetryAfter) -> float:
+    """Telegram's `retry_after` in seconds: an int in PTB 22, a timedelta in the next major version
+    (reading it as an int warns on every 429 meanwhile)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        after = err.retry_after
+    return after.total_seconds() if isinstance(after, timedelta) else float(after)

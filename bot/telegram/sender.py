@@ -6,7 +6,6 @@ already, so the shared rate limiter (bot.telegram.limiter) lets them through at 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -22,7 +21,7 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from bot.alerts.delivery import Blocked, Migrated, Rejected, Rendered, RetryLater, TelegramRefused, Unavailable
-from bot.telegram.limiter import PACED
+from bot.telegram.limiter import PACED, retry_seconds
 
 
 class BotTransport:
@@ -70,8 +69,7 @@ def _markup(message: Rendered) -> InlineKeyboardMarkup | None:
 def _refusal(err: TelegramError) -> TelegramRefused:
     """PTB's error → what delivery does about it (BadRequest is a NetworkError in PTB: test it first)."""
     if isinstance(err, RetryAfter):
-        after = err.retry_after
-        return RetryLater(after.total_seconds() if isinstance(after, timedelta) else float(after), str(err))
+        return RetryLater(retry_seconds(err), str(err))
     if isinstance(err, InvalidToken):  # the token was revoked: the alert waits for the new one
         return Unavailable(f"token refused: {err}")
     if isinstance(err, Forbidden):
