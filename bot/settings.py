@@ -36,6 +36,10 @@ class Settings:
     webhook_secret: str | None = None
     log_level: str = "INFO"
     log_format: str = "text"  # or "json": one object per line
+    # Where the token came from, for messages, and why it could not be read: only `run` needs a
+    # token, so an unreadable token file must not stop `health`, `backup` or `stats`.
+    token_name: str = "TELEGRAM_BOT_TOKEN"
+    token_problem: str | None = None
 
     def __repr__(self) -> str:  # the token must never reach a log line or a traceback
         return (
@@ -62,10 +66,13 @@ class Settings:
         log_format = (env.get("MEDIABOT_LOG_FORMAT") or "text").lower()
         if log_format not in FORMATS:
             raise ConfigError(f"MEDIABOT_LOG_FORMAT: unknown format {log_format!r} (use {' or '.join(FORMATS)})")
+        token, token_name, token_problem = _token(env)
         return cls(
             config_path=env.get("MEDIABOT_CONFIG") or "feeds.yaml",
             db_path=env.get("MEDIABOT_DB") or "data/mediabot.db",
-            token=_token(env),
+            token=token,
+            token_name=token_name,
+            token_problem=token_problem,
             api_url=(env.get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/"),
             webhook_url=env.get("MEDIABOT_WEBHOOK_URL") or None,
             webhook_listen=env.get("MEDIABOT_WEBHOOK_LISTEN") or "0.0.0.0",
@@ -77,12 +84,16 @@ class Settings:
 
     def check_for_run(self) -> None:
         """ConfigError when `mediabot run` cannot work with these settings, before any network use."""
+        if self.token_problem:
+            raise ConfigError(self.token_problem)
         if not self.token:
+            if self.token_name != "TELEGRAM_BOT_TOKEN":
+                raise ConfigError(f"{self.token_name} is empty: put the token @BotFather gave you in it")
             raise ConfigError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token")
         if not _BOT_TOKEN.fullmatch(self.token):
             # The value never goes into the message: even a malformed token may be most of a real one.
             raise ConfigError(
-                "TELEGRAM_BOT_TOKEN: not a bot token (@BotFather gives <bot id>:<35 letters, digits, _ or ->; "
+                f"{self.token_name}: not a bot token (@BotFather gives <bot id>:<35 letters, digits, _ or ->; "
                 f"got {len(self.token)} characters)"
             )
         for name, url in (("TELEGRAM_API_URL", self.api_url), ("MEDIABOT_WEBHOOK_URL", self.webhook_url)):
@@ -111,16 +122,22 @@ def _webhook_secret(value: str | None) -> str | None:
     return value
 
 
-def _token(env: Mapping[str, str]) -> str | None:
-    """TELEGRAM_BOT_TOKEN, or the content of TELEGRAM_BOT_TOKEN_FILE (a container secret); not both."""
+def _token(env: Mapping[str, str]) -> tuple[str | None, str, str | None]:
+    """(token, where it came from, why it cannot be used): TELEGRAM_BOT_TOKEN, or the content of
+    TELEGRAM_BOT_TOKEN_FILE (a container secret); not both."""
     value = (env.get("TELEGRAM_BOT_TOKEN") or "").strip() or None
     path = env.get("TELEGRAM_BOT_TOKEN_FILE") or None
     if path is None:
-        return value
+        return value, "TELEGRAM_BOT_TOKEN", None
+    name = f"TELEGRAM_BOT_TOKEN_FILE ({path})"
     if value is not None:
         # Two tokens where one is stale is how a bot ends up running with the wrong one: refuse.
-        raise ConfigError("TELEGRAM_BOT_TOKEN and TELEGRAM_BOT_TOKEN_FILE are both set: unset one of them")
-    return read_token_file(Path(path))
+        # The value is kept all the same: the log redactor must know it.
+        return value, name, "TELEGRAM_BOT_TOKEN and TELEGRAM_BOT_TOKEN_FILE are both set: unset one of them"
+    try:
+        return read_token_file(Path(path)), name, None
+    except ConfigError as err:
+        return None, name, str(err)
 
 
 def read_token_file(path: Path) -> str | None:

@@ -50,6 +50,17 @@ def test_health_without_database_is_unhealthy_and_creates_nothing(tmp_path: Path
     assert not db.parent.exists()
 
 
+def test_health_with_a_broken_config_is_unhealthy_with_exit_1_never_2(tmp_path: Path) -> None:
+    # Docker reserves a health check's exit 2; any other command says 2 for a bad config.
+    bad = tmp_path / "feeds.yaml"
+    bad.write_text("polling:\n  interval: mỗi giờ\n", encoding="utf-8")
+    db = tmp_path / "mediabot.db"
+    proc = mediabot(bad, db, "health")
+    assert proc.returncode == 1
+    assert one_line_error(proc).startswith(f"error: {bad}: organization")
+    assert mediabot(bad, db, "check-config").returncode == 2
+
+
 def test_sources_reads_without_writing(tmp_path: Path, write_config: ConfigWriter, feed_server: FeedServer) -> None:
     url = feed_server.add("/dt.rss", ONE_ITEM)
     db = tmp_path / "mediabot.db"

@@ -77,9 +77,31 @@ def test_an_unusable_token_file_is_one_line_naming_the_file_not_its_content(
 
 def test_token_and_token_file_together_are_refused(tmp_path: Path) -> None:
     path = _write(tmp_path / "token", BOT_TOKEN.encode())
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_BOT_TOKEN_FILE": str(path)})
     with pytest.raises(ConfigError, match="both set: unset one of them") as refused:
-        Settings.from_env({"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_BOT_TOKEN_FILE": str(path)})
+        settings.check_for_run()
     assert BOT_TOKEN not in str(refused.value)
+    assert BOT_TOKEN in settings.secrets()  # still redacted from every log line
+
+
+@pytest.mark.parametrize(("content", "problem"), [(b"\n", "is empty"), (b"hello\n", "not a bot token")])
+def test_a_token_file_without_a_token_is_named_in_the_refusal(tmp_path: Path, content: bytes, problem: str) -> None:
+    path = _write(tmp_path / "token", content)
+    done = mediabot("run", env=bot_env(TELEGRAM_BOT_TOKEN_FILE=str(path)), tmp=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: TELEGRAM_BOT_TOKEN_FILE ({path})"), done.stderr
+    assert problem in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_only_run_needs_the_token_an_unreadable_token_file_leaves_the_other_commands_working(
+    tmp_path: Path,
+) -> None:
+    # In Compose the variable is always set: a secret with the wrong owner must not take the
+    # health check (and every `docker compose exec … mediabot stats`) down with it.
+    missing = str(tmp_path / "missing-token")
+    assert mediabot("check-config", env=bot_env(TELEGRAM_BOT_TOKEN_FILE=missing), tmp=tmp_path).returncode == 0
+    done = mediabot("run", env=bot_env(TELEGRAM_BOT_TOKEN_FILE=missing), tmp=tmp_path)
+    assert done.returncode == 2 and "cannot read" in done.stderr
 
 
 def _write(path: Path, data: bytes) -> Path:

@@ -205,6 +205,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    code = _run_parsed(args)
+    # Docker reserves a health check's exit 2: a bad config is unhealthy too, and says why.
+    return min(code, 1) if args.command == "health" else code
+
+
+def _run_parsed(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env()
         settings = replace(
