@@ -366,6 +366,10 @@ def _hidden_bomb(cut: str, declaration: str, encode: Callable[[str], bytes] = st
         pytest.param(
             _hidden_bomb("\x1b(B", "iso-2022-jp", lambda text: text.encode("iso-2022-jp", "replace")), id="iso-2022"
         ),
+        pytest.param(
+            b"\xef\xbb\xbf" + _hidden_bomb("\x1b(B", "iso-2022-jp", lambda text: text.encode("iso-2022-jp", "replace")),
+            id="utf-8-bom-then-iso-2022",
+        ),
         pytest.param(_hidden_bomb("~{~}", "hz", lambda text: text.encode("hz", "replace")), id="hz-escape"),
         pytest.param(b"\xff\xfe" + _hidden_bomb("\x01", "utf-16").decode().encode("utf-16-le"), id="utf-16-control"),
     ],

@@ -101,8 +101,10 @@ def as_utf8(body: bytes) -> bytes:
     if body.startswith(_EBCDIC_XML):
         raise ParseError("not a feed: unsupported encoding (EBCDIC)")
     declared = _declared_encoding(body)
-    if body.startswith(_BOMS[0]) or declared is None or declared in _UTF8_NAMES or declared == "ascii":
-        return body  # UTF-8 already (a BOM outranks the declaration for feedparser too)
+    if declared is None or declared in _UTF8_NAMES or declared == "ascii":
+        return body
+    # feedparser drops a UTF-8 BOM and still decodes in the declared charset: so do we.
+    body = body.removeprefix(_BOMS[0])
     if declared in _REFUSED or declared.startswith("cp1140"):
         raise ParseError(f"not a feed: unsupported encoding {declared}")
     if declared.startswith(("utf_16", "utf_32")) or _codec(declared) is None:
