@@ -26,7 +26,9 @@ from typing import Any
 import pytest
 
 from bot.config import load_config
+from bot.errors import ParseError
 from bot.ingest.normalize import MAX_TITLE
+from bot.ingest.parse import parse_feed
 from bot.models import Article
 from bot.store.articles import store_articles
 from bot.store.db import open_db
@@ -339,3 +341,63 @@ def test_text_stored_before_the_cleanup_is_printed_without_controls(tmp_path: Pa
     assert found.returncode == 0, found.stderr
     assert "Lào Cai]0;bị chiếm mưa lớn[2J" in found.stdout
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e]", found.stdout)
+
+
+# --- Entity bombs hidden from the DOCTYPE scan by the encoding ----------------------------------
+# The scan reads bytes; feedparser reads decoded text. Each body below spells `<!DOCTYPE` so
+# that only decoding (or deleting a control byte) reveals it. 200 references to a 100 KB
+# entity: 20 MB if expanded, enough to see, too little to hurt the machine when unfixed.
+
+_BIG = "A" * 100_000
+_HIDDEN_DOCTYPE = f'\n<!DOC{{cut}}TYPE rss [\n<!EN{{cut}}TITY e "{_BIG}">\n]>\n'
+
+
+def _hidden_bomb(cut: str, declaration: str, encode: Callable[[str], bytes] = str.encode) -> bytes:
+    # An ASCII title and body text: every codec here can carry them.
+    rest = _HIDDEN_DOCTYPE.format(cut=cut) + _rss([_item(1, "Tin 24h", body="&e;" * 200)]).decode().split("?>", 1)[1]
+    rest = rest.replace("</channel>", "<broken></channel>")  # not well-formed: the loose parser expands entities
+    return f'<?xml version="1.0" encoding="{declaration}"?>'.encode() + encode(rest)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(_hidden_bomb("\x01", "utf-8"), id="control-byte"),
+        pytest.param(
+            _hidden_bomb("\x1b(B", "iso-2022-jp", lambda text: text.encode("iso-2022-jp", "replace")), id="iso-2022"
+        ),
+        pytest.param(
+            b"\xef\xbb\xbf" + _hidden_bomb("\x1b(B", "iso-2022-jp", lambda text: text.encode("iso-2022-jp", "replace")),
+            id="utf-8-bom-then-iso-2022",
+        ),
+        pytest.param(_hidden_bomb("~{~}", "hz", lambda text: text.encode("hz", "replace")), id="hz-escape"),
+        pytest.param(b"\xff\xfe" + _hidden_bomb("\x01", "utf-16").decode().encode("utf-16-le"), id="utf-16-control"),
+    ],
+)
+def test_a_doctype_revealed_by_decoding_is_removed_before_parsing(body: bytes) -> None:
+    feed = parse_feed(body, "https://doc-hai.example.vn/")
+    assert [entry.title for entry in feed.entries] == ["Tin 24h"]
+    assert len(feed.entries[0].summary_html) < 10_000
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (_hidden_bomb("", "utf-7", lambda text: text.encode("utf-7")), "unsupported encoding utf_7"),
+        (_hidden_bomb("", "cp037").decode().encode("cp037", "replace"), "unsupported encoding (EBCDIC)"),
+        (_hidden_bomb("", "cp500", lambda text: text.encode("cp500", "replace")), "unsupported encoding cp500"),
+    ],
+    ids=["utf-7", "ebcdic-cp037", "ebcdic-declared-in-ascii"],
+)
+def test_encodings_that_are_not_ascii_supersets_are_refused(body: bytes, reason: str) -> None:
+    with pytest.raises(ParseError, match=rf"^not a feed: {re.escape(reason)}$"):
+        parse_feed(body, "https://doc-hai.example.vn/")
+
+
+def test_a_gzipped_control_byte_bomb_stays_unexpanded_through_poll(tmp_path: Path) -> None:
+    # 5,000 references: 500 MB of text if expanded (gigabytes of parser memory); ~100 KB of gzip.
+    bomb = _hidden_bomb("\x01", "utf-8").replace(b"&e;" * 200, b"&e;" * 5_000)
+    run = _serve_and_poll(tmp_path, lambda _srv: bomb, gzip=True)
+    assert run.titles() == ["Tin 24h"]
+    longest = run._rows("SELECT max(length(summary)) FROM articles WHERE source_id = 'dochai'")[0][0]
+    assert longest < 100_000

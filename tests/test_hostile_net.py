@@ -146,6 +146,18 @@ async def test_a_name_with_one_private_address_among_public_ones_is_refused(srv:
     assert (srv.requests, router.attempts) == ([], [])
 
 
+@pytest.mark.parametrize("site_local", ["fec0::10", "feff::1"])
+async def test_an_ipv6_site_local_address_is_refused(srv: FeedServer, site_local: str) -> None:
+    """fec0::/10 is the IPv6 twin of 10/8 where it is still routed: the local server stands for it."""
+    srv.add("/feed.rss", _feed())
+    dns = FakeDNS({"intranet.example.vn": [[site_local]]})
+    router = Router({site_local: "127.0.0.1"})
+    async with Fetcher(guarded(), resolver=dns, connector=router) as fetcher:
+        with pytest.raises(BlockedAddress, match=rf"^refusing private address {site_local} for host intranet"):
+            await fetcher.fetch(f"http://intranet.example.vn:{srv.port}/feed.rss")
+    assert (srv.requests, router.attempts) == ([], [])
+
+
 async def test_a_public_name_is_fetched_from_the_checked_address_with_its_host_header(srv: FeedServer) -> None:
     srv.add("/feed.rss", _feed("Báo Đắk Lắk"))
     dns = FakeDNS({"baodaklak.example.vn": [[PUBLIC]]})

@@ -21,6 +21,8 @@ import codecs
 import re
 import unicodedata
 
+from bot.errors import ParseError
+
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
 _DECLARED = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
@@ -34,6 +36,11 @@ _SINGLE_BYTE = re.compile(r"ascii|latin_1|cp(?:4|8|12)\d\d|iso8859_\d+|koi8_\w|m
 # stays in ISO-2022 charsets, whose letters it switches.
 _FORBIDDEN_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 _FORBIDDEN_BUT_ESC = _FORBIDDEN_BYTES.replace(b"\x1b", b"")
+_FORBIDDEN_CHARS = dict.fromkeys(_FORBIDDEN_BYTES)  # the same, for str.translate after decoding
+# `<?xm` in EBCDIC: feedparser reads such bytes as cp037 (XML 1.0, appendix F).
+_EBCDIC_XML = b"\x4c\x6f\xa7\x94"
+# Not ASCII supersets: ASCII-looking bytes mean other text (Python's codec names).
+_REFUSED = frozenset({"utf_7", "cp037", "cp273", "cp424", "cp500", "cp875", "cp1026", "cp1140"})
 
 
 def http_charset(content_type: str | None) -> str | None:
@@ -80,6 +87,32 @@ def repair_encoding(body: bytes) -> bytes:
     if _SINGLE_BYTE.fullmatch(declared) and _decodes(body, "utf-8"):
         return set_declared_utf8(body)
     return body
+
+
+def as_utf8(body: bytes) -> bytes:
+    """ASCII-compatible feed bytes (after `repair_encoding`) as UTF-8, declared so.
+
+    The DOCTYPE scan reads bytes; feedparser reads the text its charset decodes. Charsets
+    whose decoding drops or maps bytes inside ASCII markup (ISO-2022 and HZ escapes, UTF-7
+    `+ADw-`, EBCDIC) let a `<!DOCTYPE` appear only after the scan. So we decode here and
+    feedparser gets UTF-8: what the scan saw is what it parses. UTF-7 and EBCDIC are
+    refused, not read: no feed uses them and only an attack would.
+    """
+    if body.startswith(_EBCDIC_XML):
+        raise ParseError("not a feed: unsupported encoding (EBCDIC)")
+    declared = _declared_encoding(body)
+    if declared is None or declared in _UTF8_NAMES or declared == "ascii":
+        return body
+    # feedparser drops a UTF-8 BOM and still decodes in the declared charset: so do we.
+    body = body.removeprefix(_BOMS[0])
+    if declared in _REFUSED or declared.startswith("cp1140"):
+        raise ParseError(f"not a feed: unsupported encoding {declared}")
+    if declared.startswith(("utf_16", "utf_32")) or _codec(declared) is None:
+        # Wide text was transcoded before this step, so the bytes are not what they say;
+        # an unknown name leaves feedparser to its UTF-8 / windows-1252 fallbacks anyway.
+        return set_declared_utf8(body)
+    text = body.decode(declared, errors="replace").translate(_FORBIDDEN_CHARS)
+    return set_declared_utf8(unicodedata.normalize("NFC", text).encode("utf-8"))
 
 
 def _declared_encoding(body: bytes) -> str | None:

@@ -57,6 +57,10 @@ def is_blocked_ip(ip: IPAddress) -> bool:
         tunnelled = ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if tunnelled is not None and is_blocked_ip(tunnelled):
             return True
+        # fec0::/10 is deprecated (RFC 3879) yet still routed on some intranets, and
+        # Python counts it neither private nor non-global: the IPv6 twin of 10/8.
+        if ip.is_site_local:
+            return True
     return (
         ip.is_private
         or ip.is_loopback

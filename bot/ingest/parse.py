@@ -14,7 +14,8 @@ Two hazards of feedparser on untrusted bytes are closed here:
 And one of its habits loses data: on a single invalid UTF-8 byte it reads the whole feed
 as windows-1252 (every Vietnamese letter garbled), and NUL or other control bytes end
 its strict parse. `repair_encoding` fixes the bytes first, so a bad byte costs at most
-the item it sits in.
+the item it sits in; `as_utf8` then hands feedparser UTF-8 only, so the DOCTYPE scan,
+which runs last, reads exactly the bytes feedparser parses.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from zoneinfo import ZoneInfo
 import feedparser
 
 from bot.errors import ParseError
-from bot.ingest.charset import decode_by_http_charset, repair_encoding, set_declared_utf8
+from bot.ingest.charset import as_utf8, decode_by_http_charset, repair_encoding, set_declared_utf8
 from bot.ingest.lean_feedparser import make_lean
 from bot.ingest.normalize import normalize_entries
 from bot.ingest.workers import JobTimeout, WorkerDied, WorkerPool
@@ -137,7 +138,11 @@ def parse_feed(body: bytes, base_url: str, content_type: str | None = None) -> P
     """Read RSS 2.0, Atom or RDF from bytes (served with `content_type`); ParseError when not a feed."""
     if not body or not body.strip():
         raise ParseError("not a feed: empty body")
-    clean = repair_encoding(sanitize_xml(decode_by_http_charset(body, content_type)))
+    # Every step that removes or reinterprets bytes runs before the DOCTYPE scan: a control
+    # byte deleted afterwards (`<!DOC\x01TYPE`) or a charset feedparser decodes differently
+    # (UTF-7, ISO-2022, EBCDIC) once rebuilt a declaration the scan had not seen.
+    wide_free = _ascii_compatible(decode_by_http_charset(body, content_type))
+    clean = sanitize_xml(as_utf8(repair_encoding(wide_free)))
     try:
         # A stream, never bytes: feedparser would try `open(body)` as a local file name.
         result = feedparser.parse(io.BytesIO(clean), sanitize_html=False, resolve_relative_uris=False)
