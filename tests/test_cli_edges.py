@@ -264,3 +264,23 @@ def test_search_with_nothing_to_search_never_tracebacks(tmp_path: Path, write_co
     proc = mediabot(write_config(), db, "search", query)
     assert "Traceback" not in proc.stderr
     assert (proc.returncode, proc.stdout) in ((0, "0 articles match; showing 0\n"), (2, "")), proc
+
+
+def test_a_password_in_a_feed_url_is_never_printed(
+    tmp_path: Path, write_config: ConfigWriter, feed_server: FeedServer
+) -> None:
+    # poll --once runs under cron or systemd: its stdout ends in the journal.
+    password = "S3cretPassw0rd-đ"
+    good = feed_server.add("/dt.rss", ONE_ITEM).replace("http://", f"http://press:{password}@")
+    missing = feed_server.url("/khong-co.rss").replace("http://", f"http://press:{password}@")
+    config = write_config(sources=[source("dongthap", good), source("auth", missing)])
+    db = tmp_path / "mediabot.db"
+    runs = [
+        mediabot(config, db, "poll", "--once"),
+        mediabot(config, db, "sources"),
+        mediabot(config, db, "sources", "--json"),
+    ]
+    assert runs[0].returncode == 0 and "FAILED auth http://press:" in runs[0].stdout  # the failure is still named
+    for proc in runs:
+        assert password not in proc.stdout + proc.stderr, proc.args
+    assert "http://press:[REDACTED]@127.0.0.1" in runs[1].stdout

@@ -4,6 +4,7 @@ retention (`mediabot prune`, and daily inside `mediabot run`), stats, owner-only
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import stat
@@ -297,6 +298,34 @@ def test_backup_refuses_to_overwrite_without_force_and_a_missing_folder(
     assert "no such folder" in one_line_error(missing)
 
 
+def test_backup_never_writes_through_files_planted_in_its_folder(archive: tuple[Path, Path], tmp_path: Path) -> None:
+    # Someone who can write to the backups folder plants, for the next process ids, the temporary
+    # names a backup used to pick (a 0644 file, a symlink to a victim), and a symlink as PATH.
+    config, db = archive
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("không được ghi đè", encoding="utf-8")
+    start = os.getpid()
+    for pid in range(start, start + 400):
+        planted = folder / f".sao-lưu.db.{pid}.tmp"
+        if pid % 2:
+            planted.symlink_to(victim)
+        else:
+            planted.write_bytes(b"")
+            planted.chmod(0o644)
+    target = folder / "sao-lưu.db"
+    done = mediabot(config, db, "backup", str(target))
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600 and not target.is_symlink()
+    assert count(target, "SELECT count(*) FROM articles") == 10
+    linked = folder / "link.db"
+    linked.symlink_to(victim)
+    assert mediabot(config, db, "backup", str(linked), "--force").returncode == 0
+    assert not linked.is_symlink() and count(linked, "SELECT count(*) FROM articles") == 10
+    assert victim.read_text(encoding="utf-8") == "không được ghi đè"
+
+
 def test_restore_a_backup_to_a_new_path_then_search_finds_the_articles(
     archive: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -343,3 +372,12 @@ def test_run_prunes_at_start(archive: tuple[Path, Path], tmp_path: Path) -> None
             proc.wait(30)
     assert "pruned 5 articles" in (tmp_path / "stderr").read_text(encoding="utf-8")
     assert_consistent(db)
+
+
+@pytest.mark.parametrize("days", ["800000", "99999999999", "3661"])
+def test_stats_refuses_days_past_the_calendar_in_one_line(archive: tuple[Path, Path], days: str) -> None:
+    config, db = archive
+    refused = mediabot(config, db, "stats", "--days", days)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "--days: at most 3660 days" in refused.stderr.strip().splitlines()[-1]
+    assert mediabot(config, db, "stats", "--days", "3660", "--json").returncode == 0

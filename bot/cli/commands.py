@@ -17,6 +17,7 @@ from bot.cli.progress import ProgressReporter
 from bot.config import Config
 from bot.errors import DatabaseUnavailable
 from bot.ingest.poller import PollReport
+from bot.logsetup import redact_url
 from bot.runtime import Runtime
 from bot.saved_queries.campaigns import compile_campaigns
 from bot.search.abbreviations import abbreviations_for
@@ -63,7 +64,7 @@ def _print_report(report: PollReport) -> int:
         f"unchanged, {len(report.failed)} failed"
     )
     for outcome in sorted(report.failed, key=lambda o: (o.source_id, o.url)):
-        print(terminal_safe(f"  FAILED {outcome.source_id} {outcome.url}: {outcome.error}"))
+        print(terminal_safe(redact_url(f"  FAILED {outcome.source_id} {outcome.url}: {outcome.error}")))
     if len(report.failed) == len(report.outcomes):
         print(f"error: every feed failed ({len(report.failed)} of {len(report.outcomes)})", file=sys.stderr)
         return 1
@@ -173,11 +174,11 @@ def _source_json(row: SourceStatus, state: str) -> str:
         {
             "id": row.id,
             "name": row.name,
-            "url": row.url,
-            "urls": list(row.urls),
+            "url": redact_url(row.url),
+            "urls": [redact_url(url) for url in row.urls],
             "active": row.active and not row.paused,
             "last_success_at": row.last_success_at,
-            "last_error": row.last_error,
+            "last_error": redact_url(row.last_error) if row.last_error else row.last_error,
             "consecutive_failures": row.consecutive_failures,
             "articles": row.articles,
             "state": state,
@@ -204,7 +205,8 @@ def _source_text(row: SourceStatus, state: str) -> str:
         reason = _NOT_POLLED.get(state, row.last_error)
     detail = f" — {reason}" if reason else ""
     feeds = "".join(f"\n    {url}" for url in row.urls)  # indented: `grep -v '^ '` keeps one line per outlet
-    return terminal_safe(f"{row.id:<20} {state:<11} {count(row.articles, 'article'):>16}  {row.name}{detail}{feeds}")
+    text = f"{row.id:<20} {state:<11} {count(row.articles, 'article'):>16}  {row.name}{detail}{feeds}"
+    return terminal_safe(redact_url(text))  # a feed URL may carry a password: never on a terminal or in a log
 
 
 def import_opml(config: Config, db_path: str, file: Path) -> int:
@@ -233,9 +235,9 @@ def _print_import(file: Path, results: list[FeedResult], outlines: list[SkippedO
     entries = len(results) + len(outlines)
     print(f"{file}: {count(entries, 'entry', 'entries')}: {len(added)} added, {len(skipped)} skipped")
     for result in added:
-        print(f"  + {result.source_id}  {result.feed.title or result.feed.url}  {result.feed.url}")
+        print(redact_url(f"  + {result.source_id}  {result.feed.title or result.feed.url}  {result.feed.url}"))
     for title, url, reason in skipped:
-        print(f"  - skipped {' '.join(filter(None, [title or '(untitled)', url]))}: {reason}")
+        print(redact_url(f"  - skipped {' '.join(filter(None, [title or '(untitled)', url]))}: {reason}"))
 
 
 def export_opml(config: Config, db_path: str, output: Path | None) -> int:

@@ -23,6 +23,7 @@ from bot.logsetup import FORMATS, LEVELS, configure_logging, report_error
 from bot.settings import Settings
 
 log = logging.getLogger("mediabot")
+MAX_STATS_DAYS = 3660
 # What a shell reports for a program killed by SIGPIPE (128 + 13): `mediabot search x | head -1`
 # under `set -o pipefail` fails the way `seq 100000 | head -1` does, and says nothing.
 PIPE_CLOSED = 141
@@ -177,8 +178,15 @@ def _add_operations(command: Callable[..., _Parser]) -> None:
     prune = command("prune", help="delete articles older than feeds.yaml retention (mediabot run does it daily)")
     prune.add_argument("--older-than", type=_duration, help="instead of feeds.yaml retention, e.g. 365d")
     stats = command("stats", help="articles per day and source, database size, outbox, subscriptions")
-    stats.add_argument("--days", type=_at_least_one, default=14, help="articles per day of the last N days (14)")
+    stats.add_argument("--days", type=_days, default=14, help="articles per day of the last N days (14, at most 3660)")
     stats.add_argument("--json", action="store_true", help="one JSON object (keys documented in README)")
+
+
+def _days(text: str) -> int:
+    value = _at_least_one(text)
+    if value > MAX_STATS_DAYS:  # past a few thousand, dates leave the calendar (OverflowError)
+        raise argparse.ArgumentTypeError(f"at most {MAX_STATS_DAYS} days (ten years), got {value}")
+    return value
 
 
 def _duration(text: str) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from collections.abc import Sequence
 from contextlib import closing, suppress
 from dataclasses import dataclass
@@ -40,9 +41,15 @@ def backup(source: sqlite3.Connection, target: Path, *, force: bool = False) -> 
         raise BackupError(f"{target}: exists already (add --force to replace it)")
     if not target.parent.is_dir():
         raise BackupError(f"{target}: no such folder: {target.parent}")
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        # A new file with a name nobody can guess (O_EXCL, 0600): a file or symlink planted in the
+        # folder beforehand can neither lend the backup its mode nor receive the copy.
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as err:
+        raise BackupError(f"{target}: cannot write the backup: {err.strerror or err}") from None
+    os.close(fd)
+    temp = Path(name)
+    try:
         with closing(sqlite3.connect(temp, isolation_level=None)) as copy:
             source.backup(copy)  # all pages in one step: one read snapshot, never a mix of two
             copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from urllib.parse import urlsplit, urlunsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot.logsetup import redact_url
 from bot.services.admin import AdminError
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.common import admin_only, admin_press, chat_of, reply
@@ -53,12 +53,7 @@ async def addsource(update: Update, ctx: BotContext) -> None:
 
 def _without_password(url: str) -> str:
     """The URL for the audit log: at most 500 characters, never a user:password@ part."""
-    try:
-        parts = urlsplit(url[:500])
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit(parts._replace(netloc=host))
-    except ValueError:
-        return url[:500].rpartition("@")[2]
+    return redact_url(url[:500])
 
 
 def _confirm_keyboard(token: str, lang: str) -> InlineKeyboardMarkup:
