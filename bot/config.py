@@ -55,6 +55,7 @@ class Polling:
     concurrency: int = 32
     per_host: int = 4
     max_failures: int = 100
+    max_items: int = 500  # items kept from one fetch of one feed (the first, newest, ones)
     allow_private_networks: bool = False
     user_agent: str = DEFAULT_USER_AGENT
 
@@ -222,7 +223,7 @@ def _polling(r: _Reader, data: Any) -> Polling:
     d = r.mapping(data, "polling")
     base = Polling()
     durations = ("interval", "min_interval", "max_interval", "timeout", "parse_timeout")
-    ints = ("concurrency", "per_host", "max_failures")
+    ints = ("concurrency", "per_host", "max_failures", "max_items")
     r.unknown(d, {*durations, *ints, "max_body", "allow_private_networks", "user_agent"}, "polling")
     values: dict[str, Any] = {}
     for key in durations:

@@ -222,9 +222,16 @@ def parse_and_normalize(
     fetched_at: datetime,
     tz_name: str,
     content_type: str | None = None,
+    max_items: int | None = None,
 ) -> list[Article]:
-    """Bytes → clean articles; pure, with picklable arguments, so it can run in a worker process."""
+    """Bytes → clean articles; pure, with picklable arguments, so it can run in a worker process.
+
+    At most `max_items` items, the first in the feed's order (newest first, in every real feed):
+    one feed of 115,000 items stored them all in one poll and queued an alert for each.
+    """
     feed = parse_feed(body, feed_url, content_type)
+    if max_items is not None and len(feed.entries) > max_items:
+        feed = dataclasses.replace(feed, entries=feed.entries[:max_items])
     return normalize_entries(feed, source_id=source_id, feed_url=feed_url, fetched_at=fetched_at, tz=ZoneInfo(tz_name))
 
 
@@ -245,9 +252,10 @@ class Parser:
         tz_name: str,
         budget: float = DEFAULT_PARSE_BUDGET,
         content_type: str | None = None,
+        max_items: int | None = None,
     ) -> list[Article]:
         """Parse and normalize one feed body off the event loop; ParseError past `budget` seconds."""
-        args = (body, feed_url, source_id, fetched_at, tz_name, content_type)
+        args = (body, feed_url, source_id, fetched_at, tz_name, content_type, max_items)
         if self._workers <= 0:
             return parse_and_normalize(
                 body,
@@ -256,6 +264,7 @@ class Parser:
                 fetched_at=fetched_at,
                 tz_name=tz_name,
                 content_type=content_type,
+                max_items=max_items,
             )
         if self._pool is None:
             self._pool = WorkerPool(_parse_job, self._workers, setup=make_lean)
@@ -284,9 +293,21 @@ _pack_article = operator.attrgetter(*(f.name for f in dataclasses.fields(Article
 
 
 def _parse_job(
-    body: bytes, feed_url: str, source_id: str, fetched_at: datetime, tz_name: str, content_type: str | None
+    body: bytes,
+    feed_url: str,
+    source_id: str,
+    fetched_at: datetime,
+    tz_name: str,
+    content_type: str | None,
+    max_items: int | None,
 ) -> list[tuple[Any, ...]]:
     articles = parse_and_normalize(
-        body, feed_url=feed_url, source_id=source_id, fetched_at=fetched_at, tz_name=tz_name, content_type=content_type
+        body,
+        feed_url=feed_url,
+        source_id=source_id,
+        fetched_at=fetched_at,
+        tz_name=tz_name,
+        content_type=content_type,
+        max_items=max_items,
     )
     return [_pack_article(article) for article in articles]

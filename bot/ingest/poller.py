@@ -316,7 +316,10 @@ class Poller:
             tz_name=self.config.organization.timezone,
             budget=self.config.polling.parse_timeout,
             content_type=result.content_type,
+            max_items=self.config.polling.max_items,
         )
+        if len(articles) >= self.config.polling.max_items:
+            log.warning("%s: kept %d items, polling.max_items (the feed may list more)", feed.source_id, len(articles))
         return await self._succeeded(feed, now, "new", result, body_hash, articles)
 
     async def _succeeded(
