@@ -31,6 +31,7 @@ from bot.store.db import open_db
 from tests.cli import cli_env
 
 ROOT = Path(__file__).resolve().parents[1]
+HOST_ROOT = PurePosixPath("/")  # paths on the deployment host, compared as text, never read here
 DEPLOY = ROOT / "deploy"
 # Names the deploy files and docs use that parallel branches of issue 9 add to the code: the token as a
 # file (B2), `mediabot backup` and `mediabot stats` (C1). Once merged, the code has them and these sets
@@ -157,7 +158,7 @@ def test_every_file_the_dockerfile_copies_exists_and_is_in_the_build_context() -
 def _pattern(text: str) -> re.Pattern[str]:
     """One .dockerignore pattern as Docker reads it (Go filepath.Match plus `**`), anchored at the context root."""
     out, i = "", 0
-    text = str(PurePosixPath("/" + text.strip())).lstrip("/")
+    text = str(HOST_ROOT / text.strip()).lstrip("/")
     while i < len(text):
         if text.startswith("**/", i):
             out, i = out + "(?:.*/)?", i + 3
@@ -393,8 +394,8 @@ def test_the_unit_keeps_its_files_where_a_strict_read_only_system_lets_it_write(
     assert unit_value("ProtectSystem") == "strict" and unit_value("NoNewPrivileges") == "yes"
     assert unit_value("PrivateTmp") == "yes" and unit_value("UMask") == "0077"
     states = unit_value("StateDirectory").split()
-    assert PurePosixPath(env["MEDIABOT_DB"]).parent == PurePosixPath("/var/lib", states[0])
-    assert PurePosixPath(env["MPLCONFIGDIR"]).is_relative_to(PurePosixPath("/var/cache", unit_value("CacheDirectory")))
+    assert PurePosixPath(env["MEDIABOT_DB"]).parent == HOST_ROOT / "var" / "lib" / states[0]
+    assert PurePosixPath(env["MPLCONFIGDIR"]).is_relative_to(HOST_ROOT / "var" / "cache" / unit_value("CacheDirectory"))
     assert not PurePosixPath(env["MEDIABOT_CONFIG"]).is_relative_to("/var")  # read-only, edited by the operator
 
 
@@ -412,5 +413,5 @@ def test_the_backup_timer_runs_a_real_command_as_the_services_user() -> None:
     (command,) = re.findall(r"/bin/mediabot (\S+) ", text)
     assert command in subcommands()
     (target,) = re.findall(r'mediabot backup "([^"$]+)/mediabot-', text)
-    assert PurePosixPath(target) == PurePosixPath("/var/lib", unit_value("StateDirectory").split()[1])
+    assert PurePosixPath(target) == HOST_ROOT / "var" / "lib" / unit_value("StateDirectory").split()[1]
     assert "OnCalendar=" in (DEPLOY / "mediabot-backup.timer").read_text(encoding="utf-8")

@@ -256,16 +256,8 @@ class Parser:
     ) -> list[Article]:
         """Parse and normalize one feed body off the event loop; ParseError past `budget` seconds."""
         args = (body, feed_url, source_id, fetched_at, tz_name, content_type, max_items)
-        if self._workers <= 0:
-            return parse_and_normalize(
-                body,
-                feed_url=feed_url,
-                source_id=source_id,
-                fetched_at=fetched_at,
-                tz_name=tz_name,
-                content_type=content_type,
-                max_items=max_items,
-            )
+        if self._workers <= 0:  # the same job, in this process (tests, tiny installs)
+            return [Article(*values) for values in _parse_job(*args)]
         if self._pool is None:
             self._pool = WorkerPool(_parse_job, self._workers, setup=make_lean)
         try:
