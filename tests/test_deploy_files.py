@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
 import shlex
 import sqlite3
@@ -31,7 +32,7 @@ from bot.store.db import open_db
 from tests.cli import cli_env
 
 ROOT = Path(__file__).resolve().parents[1]
-HOST_ROOT = PurePosixPath("/")  # paths on the deployment host, compared as text, never read here
+HOST_ROOT = PurePosixPath(posixpath.sep)  # paths on the deployment host, compared as text, never read here
 DEPLOY = ROOT / "deploy"
 # Names the deploy files and docs use that parallel branches of issue 9 add to the code: the token as a
 # file (B2), `mediabot backup` and `mediabot stats` (C1). Once merged, the code has them and these sets
