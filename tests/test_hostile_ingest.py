@@ -13,7 +13,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.config import config_from_dict
+from bot.config import Config, config_from_dict
 from bot.errors import ConfigError
 from bot.ingest.htmltext import html_text_and_image
 from bot.ingest.normalize import MAX_TITLE, clean_text, normalize_entries
@@ -249,6 +250,24 @@ def test_parser_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     assert _wait(lambda: not any(_alive(pid) for pid in workers), 5), "parser workers outlived a killed parent"
 
 
+@asynccontextmanager
+async def polling_runtime(config: Config, db: Path, *, stop_within: float) -> AsyncIterator[Runtime]:
+    """A runtime whose poller runs through the block; leaving it, the poller must stop within `stop_within` s."""
+    runtime = Runtime(config, db, parser_workers=0)
+    await runtime.start()
+    assert runtime.poller
+    stop = asyncio.Event()
+    running = asyncio.create_task(runtime.poller.run(stop))
+    try:
+        yield runtime
+        stop.set()
+        await asyncio.wait_for(running, stop_within)
+    finally:
+        stop.set()
+        running.cancel()
+        await runtime.aclose()
+
+
 async def test_a_slow_feed_does_not_hold_back_the_next_checks_of_the_others(tmp_path: Path) -> None:
     with FeedServer() as srv:
         srv.add("/nhanh.rss", synthetic_feed(1, 5))
@@ -262,21 +281,11 @@ async def test_a_slow_feed_does_not_hold_back_the_next_checks_of_the_others(tmp_
                 ],
             }
         )
-        runtime = Runtime(config, tmp_path / "db.sqlite", parser_workers=0)
-        await runtime.start()
-        assert runtime.poller
-        stop = asyncio.Event()
-        running = asyncio.create_task(runtime.poller.run(stop))
-        try:
+        # Leaving the block, the slow fetch is cancelled, not awaited: the poller stops within 5 s.
+        async with polling_runtime(config, tmp_path / "db.sqlite", stop_within=5):
             # While /slow/20 has not answered, the fast feed keeps being checked about every second.
             checked = await asyncio.to_thread(srv.wait_for, lambda: srv.hits("/nhanh.rss") >= 3, 10)
             assert checked, f"fast feed checked {srv.hits('/nhanh.rss')} times while the slow one hung"
-            stop.set()
-            await asyncio.wait_for(running, 5)  # the slow fetch is cancelled, not awaited
-        finally:
-            stop.set()
-            running.cancel()
-            await runtime.aclose()
 
 
 @pytest.mark.parametrize(("value", "expected"), [("250ms", 0.25), ("10s", 10.0), (3, 3.0)])

@@ -42,6 +42,7 @@ from bot.store.sources import source_statuses
 from tests.cli import mediabot
 from tests.conftest import ConfigWriter, rss
 from tests.fakes.feed_server import FeedServer
+from tests.test_hostile_ingest import polling_runtime
 
 PUBLIC = "93.184.216.34"  # a public address; no packet ever goes there (Router refuses unknown routes)
 OTHER_PUBLIC = "203.119.73.10"
@@ -646,21 +647,12 @@ async def test_a_dripping_outlet_keeps_no_other_from_its_schedule_and_its_health
             {"id": "nhanh", "name": "Báo Nhanh", "url": srv.url("/nhanh.rss"), "interval": "1s"},
         ]
         config = _config(tmp_path, sources, allow_private=True, timeout="6s")
-        runtime = Runtime(config, tmp_path / "db.sqlite", parser_workers=0)
-        await runtime.start()
-        assert runtime.poller
-        stop = asyncio.Event()
-        running = asyncio.create_task(runtime.poller.run(stop))
-        try:
+        async with polling_runtime(config, tmp_path / "db.sqlite", stop_within=10) as runtime:
             # The 6 s budget of the dripping feed: the other one is checked about every second meanwhile.
             checked = await asyncio.to_thread(srv.wait_for, lambda: srv.hits("/nhanh.rss") >= 3, 10)
             assert checked, f"fast feed checked {srv.hits('/nhanh.rss')} times while the dripping one ran"
             assert drip.closed == 0  # …all inside the dripping feed's first attempt
             error = await _wait_for_error(runtime, "nhogiot", deadline=10)
-        finally:
-            stop.set()
-            await asyncio.wait_for(running, 10)
-            await runtime.aclose()
     assert re.fullmatch(r"too slow: \d+ bytes of the body in the 6s budget", error), error
 
 
