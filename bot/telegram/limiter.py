@@ -16,10 +16,11 @@ by 11.7 s when every refusal took a slot).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -58,29 +59,21 @@ class SharedRateLimiter(BaseRateLimiter[str]):
         rate_limit_args: str | None,
     ) -> Result:
         """Wait for a slot (requests to a chat only), send, and retry a 429 after retry_after."""
+        chat_id = _chat_id(data.get("chat_id"))
         try:
-            return await self._paced(callback, args, kwargs, endpoint, data, rate_limit_args)
+            if rate_limit_args == PACED or chat_id is None:
+                return await callback(*args, **kwargs)
+            return await self._paced(functools.partial(callback, *args, **kwargs), endpoint, chat_id)
         except InvalidToken:
             if self.on_unauthorized:
                 self.on_unauthorized()
             raise
 
-    async def _paced(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, Result]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: str | None,
-    ) -> Result:
-        chat_id = _chat_id(data.get("chat_id"))
-        if rate_limit_args == PACED or chat_id is None:
-            return await callback(*args, **kwargs)
+    async def _paced(self, send: Callable[[], Awaitable[Result]], endpoint: str, chat_id: int) -> Result:
         for attempt in range(self.max_retries + 1):
             ticket = await self.pacer.acquire(chat_id, per_chat=False)
             try:
-                return await callback(*args, **kwargs)
+                return await send()
             except RetryAfter as err:
                 ticket.answer(self.pacer.clock())  # before the sleep below
                 seconds = retry_seconds(err)
