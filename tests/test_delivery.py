@@ -35,6 +35,7 @@ from bot.telegram.limiter import SharedRateLimiter
 from bot.telegram.sender import BotTransport
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram import FakeTelegram, FloodLimits
+from tests.test_bot_e2e import wait_until
 from tests.test_handlers import ADMIN, LAN, BotThread, make_config
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -337,6 +338,9 @@ def test_the_running_bot_alerts_right_after_the_store_commit_and_stats_show_it(
         # The sender was woken by the commit, not by its 2 s idle check.
         assert alert.at - committed < 0.5, alert.at - committed
         assert "Cầu Cao Lãnh thông xe" in alert.params["text"]
+        # The row is marked sent once Telegram's answer is back, a moment after the fake saw the send.
+        sent = "SELECT count(*) FROM outbox WHERE status = 'sent'"
+        wait_until(lambda: conn.execute(sent).fetchone()[0] == 1, 5, "the alert marked sent")
         message_id = srv.send_text(admin, "/stats")
         stats = srv.wait_for_message(admin, after=message_id).params["text"]
     assert "Hàng đợi tin báo: 0 chờ gửi (lâu nhất 0 giây), 1 đã gửi, 0 lỗi" in stats
